@@ -1,0 +1,53 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+# Without DATABASE_URL / REDIS_URL, embedded PostgreSQL and Redis start under .data/.
+
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+EMBEDDED := $(PY) -m helpdesk.embedded
+TEST_DATA_DIR ?= .data/test
+PYTEST_ARGS ?=
+
+.PHONY: run test lint format bench install messages clean-data
+
+run: $(STAMP)
+	$(EMBEDDED) run
+
+test: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	DJANGO_SETTINGS_MODULE=helpdesk.settings.test $(EMBEDDED) exec --data-dir $(TEST_DATA_DIR) -- \
+		$(PY) manage.py makemigrations --check --dry-run
+	DJANGO_SETTINGS_MODULE=helpdesk.settings.test $(EMBEDDED) exec --data-dir $(TEST_DATA_DIR) -- \
+		$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(PY) -m pip install --quiet -e '.[dev,bench]'
+	DJANGO_SETTINGS_MODULE=helpdesk.settings.local $(EMBEDDED) exec --data-dir .data/bench -- \
+		$(PY) -m bench $(BENCH_ARGS)
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(STAMP)
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+# Regenerate the message catalogues after changing translatable strings (needs GNU gettext).
+messages: $(STAMP)
+	$(PY) manage.py makemessages -l ru --ignore '.venv/*' --ignore '.data/*'
+	$(PY) manage.py makemessages -d djangojs -l ru --ignore '.venv/*' --ignore '.data/*' --ignore 'helpdesk/static/helpdesk/vendor/*'
+	$(PY) manage.py compilemessages --ignore '.venv/*'
+
+clean-data:
+	rm -rf .data

@@ -1,0 +1,34 @@
+from django.contrib import admin
+from django.urls import include, path
+from django.views.i18n import JavaScriptCatalog
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from accounts import views as account_views
+from helpdesk import health, views
+from helpdesk.api import ApiRoot
+
+api_v1 = (
+    [
+        path("", ApiRoot.as_view(), name="root"),
+        path("", include("accounts.api.urls")),
+    ],
+    "api",
+)
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", health.healthz, name="healthz"),
+    path("panel/", views.PanelHome.as_view(), name="panel"),
+    path("desk/", views.DeskHome.as_view(), name="desk"),
+    path("manage/", views.ManageHome.as_view(), name="manage"),
+    path("accounts/", include("accounts.urls")),
+    path("i18n/setlang/", account_views.set_language, name="set_language"),
+    path("i18n/catalog.js", JavaScriptCatalog.as_view(), name="javascript-catalog"),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+]
+
+admin.site.site_header = "Helpdesk"
+admin.site.site_title = "Helpdesk admin"

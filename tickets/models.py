@@ -1,0 +1,165 @@
+"""Tickets, their messages, and the reply templates agents answer with."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Func, Value
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+# Human-friendly ticket numbers come from their own sequence, so bulk loads and
+# imports keep numbering without touching primary keys.
+TICKET_NUMBER_SEQUENCE = "tickets_ticket_number_seq"
+TICKET_NUMBER_START = 100001
+
+
+class NextTicketNumber(Func):
+    function = "nextval"
+    output_field = models.BigIntegerField()
+
+    def __init__(self):
+        super().__init__(Value(TICKET_NUMBER_SEQUENCE))
+
+
+class Category(models.TextChoices):
+    GENERAL = "general", _("General question")
+    PRESALE = "presale", _("Pre-sale question")
+    BILLING = "billing", _("Billing")
+    TECH_SIMPLE = "tech_simple", _("Technical, simple")
+    TECH_MEDIUM = "tech_medium", _("Technical, medium")
+    TECH_COMPLEX = "tech_complex", _("Technical, complex")
+    HARDWARE = "hardware", _("Hardware replacement")
+    ADMIN_WORK = "admin_work", _("Administration work")
+
+
+class Channel(models.TextChoices):
+    PANEL = "panel", _("Control panel")
+    FORM = "form", _("Feedback form")
+    EMAIL = "email", _("E-mail")
+    CHAT = "chat", _("Chat")
+    PHONE = "phone", _("Phone")
+    API = "api", _("API")
+
+
+class Urgency(models.TextChoices):
+    NORMAL = "normal", _("Normal")
+    HIGH = "high", _("High")
+    CRITICAL = "critical", _("Critical: service down")
+
+
+class Status(models.TextChoices):
+    NEW = "new", _("New")
+    WAITING_AGENT = "waiting_agent", _("Waiting for an agent")
+    IN_PROGRESS = "in_progress", _("In progress")
+    WAITING_CUSTOMER = "waiting_customer", _("Waiting for the customer")
+    RESOLVED = "resolved", _("Resolved")
+    CLOSED = "closed", _("Closed")
+
+
+OPEN_STATUSES = (Status.NEW, Status.WAITING_AGENT, Status.IN_PROGRESS, Status.WAITING_CUSTOMER)
+
+
+class Ticket(models.Model):
+    number = models.BigIntegerField(_("number"), unique=True, db_default=NextTicketNumber(), editable=False)
+    subject = models.CharField(_("subject"), max_length=200)
+    body = models.TextField(_("description"), help_text=_("Markdown."))
+    category = models.CharField(_("category"), max_length=16, choices=Category.choices, default=Category.GENERAL)
+    service = models.CharField(
+        _("service or server"), max_length=200, blank=True, help_text=_("Which of the customer's services it concerns.")
+    )
+    channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices, default=Channel.PANEL)
+    urgency = models.CharField(_("urgency"), max_length=8, choices=Urgency.choices, default=Urgency.NORMAL)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.NEW)
+    line = models.ForeignKey("queues.Line", verbose_name=_("line"), on_delete=models.PROTECT, related_name="tickets")
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("assignee"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="assigned_tickets",
+    )
+    customer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="tickets"
+    )
+    organisation = models.ForeignKey(
+        "accounts.Organisation",
+        verbose_name=_("organisation"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="tickets",
+    )
+    language = models.CharField(_("language"), max_length=8, default="ru")
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
+    last_activity_at = models.DateTimeField(_("last activity"), default=timezone.now)
+    first_response_at = models.DateTimeField(_("first response at"), null=True, blank=True)
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    solved_at_first_level = models.BooleanField(_("solved at the first level"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("ticket")
+        verbose_name_plural = _("tickets")
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["customer", "-last_activity_at"], name="tickets_customer_activity"),
+            models.Index(fields=["line", "status", "-last_activity_at"], name="tickets_line_status_activity"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.number} {self.subject}"
+
+
+class Message(models.Model):
+    class Kind(models.TextChoices):
+        PUBLIC = "public", _("Reply")
+        NOTE = "note", _("Internal note")
+        SYSTEM = "system", _("System message")
+
+    ticket = models.ForeignKey(Ticket, verbose_name=_("ticket"), on_delete=models.CASCADE, related_name="messages")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("author"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices, default=Kind.PUBLIC)
+    body = models.TextField(_("text"))
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("message")
+        verbose_name_plural = _("messages")
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["ticket", "created_at"], name="tickets_message_thread")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} on #{self.ticket_id}"
+
+
+class ReplyTemplate(models.Model):
+    """A canned answer of a line; placeholders are filled in when an agent uses it."""
+
+    line = models.ForeignKey(
+        "queues.Line", verbose_name=_("line"), on_delete=models.CASCADE, related_name="reply_templates"
+    )
+    code = models.SlugField(_("code"), max_length=60)
+    language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES)
+    title = models.CharField(_("title"), max_length=200)
+    body = models.TextField(_("text"), help_text=_("Placeholders: {customer_name}, {ticket_number}, {agent_name}."))
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("reply template")
+        verbose_name_plural = _("reply templates")
+        ordering = ["line", "position", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["line", "code", "language"], name="tickets_template_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
