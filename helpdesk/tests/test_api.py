@@ -1,0 +1,61 @@
+"""The API root, the OpenAPI schema and the one exception handler."""
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+from drf_spectacular.validation import validate_schema
+from rest_framework.exceptions import NotAuthenticated
+
+from helpdesk.api import exception_handler
+from helpdesk.errors import Conflict, DomainError, NotFound, PermissionDenied
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "code"),
+    [
+        (DomainError("Bad subject."), 400, "invalid"),
+        (PermissionDenied("Not your line."), 403, "permission_denied"),
+        (NotFound("No such ticket."), 404, "not_found"),
+        (Conflict("A closed ticket cannot be taken.", code="illegal_transition"), 409, "illegal_transition"),
+    ],
+)
+def test_domain_errors_become_clear_answers(error, status, code):
+    response = exception_handler(error, {})
+    assert response.status_code == status
+    assert response.data == {"error": code, "detail": error.message}
+
+
+def test_django_validation_errors_become_400_with_the_fields():
+    response = exception_handler(ValidationError({"subject": ["Too long."]}), {})
+    assert response.status_code == 400
+    assert response.data == {"error": "invalid", "detail": {"subject": ["Too long."]}}
+
+
+def test_framework_errors_keep_their_status_and_get_the_same_shape():
+    response = exception_handler(NotAuthenticated(), {})
+    assert response.status_code == 401
+    assert response.data["error"] == "not_authenticated"
+
+
+@pytest.mark.django_db
+def test_api_root_lists_the_entry_points(client):
+    body = client.get("/api/v1/").json()
+    assert body["me"].endswith("/api/v1/me/")
+    assert body["schema"].endswith("/api/schema/")
+
+
+@pytest.mark.django_db
+def test_openapi_schema_is_valid_and_documents_the_api(client):
+    response = client.get(reverse("schema"), {"format": "json"})
+    assert response.status_code == 200
+    schema = response.json()
+    validate_schema(schema)
+    assert "/api/v1/me/" in schema["paths"]
+    assert "/api/v1/auth/token/" in schema["paths"]
+
+
+@pytest.mark.django_db
+def test_api_docs_page_uses_no_cdn(client):
+    html = client.get(reverse("api-docs")).content.decode()
+    assert "cdn" not in html.lower()
+    assert "swagger-ui" in html

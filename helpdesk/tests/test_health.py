@@ -1,0 +1,56 @@
+"""/healthz answers 200 only when PostgreSQL and Redis both answer."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.urls import reverse
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.django_db
+def test_health_is_ok_when_both_servers_answer(client):
+    response = client.get(reverse("healthz"))
+    assert response.status_code == 200
+    assert response.json()["checks"] == {"postgres": "ok", "redis": "ok"}
+
+
+@pytest.mark.django_db
+def test_health_fails_and_names_redis_when_redis_is_down(client, settings):
+    settings.REDIS_URL = f"redis://127.0.0.1:{closed_port()}/0"
+    response = client.get(reverse("healthz"))
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "fail"
+    assert body["checks"]["postgres"] == "ok"
+    assert "ConnectionError" in body["checks"]["redis"]
+
+
+def test_health_fails_and_names_postgres_when_the_database_is_down():
+    # A fresh interpreter whose DATABASE_URL points at a port where nothing listens.
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "helpdesk.settings.test"}
+    env["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:{closed_port()}/helpdesk"
+    code = (
+        "import django, json; django.setup(); from django.test import Client; "
+        "r = Client().get('/healthz', HTTP_HOST='localhost'); print(r.status_code); print(r.content.decode())"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=env, cwd=BASE_DIR, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    status, body = result.stdout.strip().split("\n", 1)
+    assert status == "503"
+    checks = json.loads(body)["checks"]
+    assert checks["redis"] == "ok"
+    assert "OperationalError" in checks["postgres"]

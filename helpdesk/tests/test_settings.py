@@ -1,0 +1,72 @@
+"""Settings per environment, checked in fresh interpreters as a deployment would load them."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+GOOD_KEY = "k" * 50
+
+
+def load_settings(module: str, **env: str) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    clean.update(env, DJANGO_SETTINGS_MODULE=module)
+    code = "import django; django.setup(); from django.conf import settings; print(settings.DEBUG)"
+    return subprocess.run(
+        [sys.executable, "-c", code], env=clean, cwd=BASE_DIR, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_production_refuses_to_start_without_a_secret_key():
+    result = load_settings("helpdesk.settings.production")
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY must be set" in result.stderr
+
+
+def test_production_refuses_a_short_secret_key():
+    result = load_settings("helpdesk.settings.production", DJANGO_SECRET_KEY="short")
+    assert result.returncode != 0
+    assert "at least 32 characters" in result.stderr
+
+
+def test_production_refuses_debug():
+    result = load_settings("helpdesk.settings.production", DJANGO_SECRET_KEY=GOOD_KEY, DJANGO_DEBUG="true")
+    assert result.returncode != 0
+    assert "DJANGO_DEBUG must be off" in result.stderr
+
+
+def test_production_starts_with_a_secret_key_and_debug_off():
+    result = load_settings("helpdesk.settings.production", DJANGO_SECRET_KEY=GOOD_KEY)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"
+
+
+def test_local_settings_default_to_debug_for_development():
+    result = load_settings("helpdesk.settings.local")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "True"
+
+
+def test_database_and_redis_come_from_the_environment():
+    code = (
+        "import django; django.setup(); from django.conf import settings; "
+        "d = settings.DATABASES['default']; print(d['HOST'], d['PORT'], d['NAME'], settings.REDIS_URL)"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    env.update(
+        DJANGO_SETTINGS_MODULE="helpdesk.settings.local",
+        DATABASE_URL="postgres://u:p@db.internal:6543/support",
+        REDIS_URL="redis://cache.internal:6380/2",
+    )
+    result = subprocess.run([sys.executable, "-c", code], env=env, cwd=BASE_DIR, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["db.internal", "6543", "support", "redis://cache.internal:6380/2"]
+
+
+@pytest.mark.parametrize("module", ["helpdesk.settings.local", "helpdesk.settings.test"])
+def test_development_settings_have_no_production_secret(module):
+    result = load_settings(module, DJANGO_SECRET_KEY="")
+    assert result.returncode == 0, result.stderr
