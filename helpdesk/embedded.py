@@ -46,12 +46,13 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 def start_postgres(data_dir: Path, stack: contextlib.ExitStack) -> str:
-    import pgserver
     import psycopg2
 
     with warnings.catch_warnings():
         # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); pgserver copes.
         warnings.simplefilter("ignore")
+        import pgserver
+
         server = pgserver.get_server(data_dir / "postgres", cleanup_mode="stop")
     stack.callback(server.cleanup)
     socket_dir = server.get_postmaster_info().socket_dir
