@@ -13,6 +13,7 @@ COPY pyproject.toml README.md ./
 COPY . .
 RUN pip install -e . \
     && DJANGO_SECRET_KEY=collectstatic-at-build-time-only-not-used-at-run-time \
+       HELPDESK_SECRET_ENCRYPTION_KEYS=YnVpbGQtdGltZS1vbmx5LW5vdC11c2VkLWF0LXJ1bi0= \
        python manage.py collectstatic --noinput \
     && useradd --system --uid 1000 --home /app helpdesk \
     && mkdir -p /data/media \

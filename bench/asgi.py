@@ -29,6 +29,7 @@ from http.cookies import SimpleCookie
 from pathlib import Path
 from urllib.parse import urlencode
 
+from cryptography.fernet import Fernet
 from django.db import transaction
 from django.utils import timezone
 
@@ -173,6 +174,7 @@ def server_env(settings_module: str, static_root: str, conn_max_age: int) -> dic
         **os.environ,
         "DJANGO_SETTINGS_MODULE": settings_module,
         "DJANGO_SECRET_KEY": random_secret(),
+        "HELPDESK_SECRET_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
         "DJANGO_DEBUG": "false",
         "DJANGO_SECURE_SSL_REDIRECT": "false",
         "DJANGO_SECURE_COOKIES": "false",

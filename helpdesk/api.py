@@ -41,6 +41,8 @@ class ApiRoot(APIView):
         return Response(
             {
                 "me": reverse("api:me", request=request, format=format),
+                "tickets": reverse("api:ticket-list", request=request, format=format),
+                "lines": reverse("api:line-list", request=request, format=format),
                 "token": reverse("api:token", request=request, format=format),
                 "schema": reverse("schema", request=request),
                 "docs": reverse("api-docs", request=request),

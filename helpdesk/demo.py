@@ -29,7 +29,7 @@ from django.db import connection, transaction
 from accounts.models import AgentProfile, CustomerProfile, Organisation, Plan, Role, User
 from helpdesk import bulk
 from helpdesk.demo_logins import DEMO_PASSWORD
-from queues.models import Line, LineMembership
+from queues.models import Line, LineMembership, RoutingRule
 from tickets.models import Category, Channel, Message, ReplyTemplate, Status, Ticket, Urgency
 
 MOSCOW = ZoneInfo("Europe/Moscow")
@@ -202,6 +202,18 @@ def _upsert_user(username: str, *, role: str, password_hash: str, **fields) -> U
         username=username, defaults={"role": role, "password": password_hash, **fields}
     )
     return user
+
+
+def upsert_routing(lines: dict[str, Line]) -> None:
+    """Where new tickets go: general and technical questions to the first line, billing to
+    finance, pre-sale to sales, hardware and paid administration straight to administrators;
+    a critical technical problem skips the first line."""
+    for category, _share, line_code in CATEGORY_MIX:
+        RoutingRule.objects.update_or_create(category=category, urgency="", defaults={"line": lines[line_code]})
+    for category in (Category.TECH_MEDIUM, Category.TECH_COMPLEX):
+        RoutingRule.objects.update_or_create(
+            category=category, urgency=Urgency.CRITICAL, defaults={"line": lines["consultants"]}
+        )
 
 
 def upsert_staff(lines: dict[str, Line], password_hash: str) -> dict[str, list[User]]:
@@ -435,7 +447,7 @@ def history_rows(size: DemoSize, *, customers: list[int], staff, lines, until: d
 TICKET_COLUMNS = [
     "id", "number", "subject", "body", "category", "service", "channel", "urgency", "status", "line_id",
     "assignee_id", "customer_id", "organisation_id", "language", "created_at", "updated_at", "last_activity_at",
-    "first_response_at", "resolved_at", "closed_at", "solved_at_first_level",
+    "first_response_at", "resolved_at", "closed_at", "solved_at_first_level", "line_entered_at",
 ]  # fmt: skip
 MESSAGE_COLUMNS = ["id", "ticket_id", "author_id", "kind", "body", "created_at"]
 
@@ -457,6 +469,7 @@ def write_history(size: DemoSize, *, customers, staff, lines, until: dt.date, rn
                 t["status"], t["line_id"], t["assignee_id"], t["customer_id"], organisations[t["customer_id"]],
                 languages[t["customer_id"]], t["created_at"], t["last_activity_at"], t["last_activity_at"],
                 t["first_response_at"], t["resolved_at"], t["closed_at"], t["solved_at_first_level"],
+                t["created_at"],
             )  # fmt: skip
 
     def message_rows():
@@ -496,6 +509,7 @@ def load_demo(*, size: DemoSize = DemoSize(), until: dt.date, progress=None) -> 
         lines = upsert_lines()
         staff = upsert_staff(lines, password_hash)
         upsert_templates(lines)
+        upsert_routing(lines)
         upsert_named_customers(plans, password_hash, until)
         customers = upsert_customers(size, plans, password_hash, until, rng)
         customers.append(User.objects.get(username="customer").id)

@@ -6,11 +6,13 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from accounts import views as account_views
 from helpdesk import health, views
 from helpdesk.api import ApiRoot
+from tickets import urls as ticket_urls
 
 api_v1 = (
     [
         path("", ApiRoot.as_view(), name="root"),
         path("", include("accounts.api.urls")),
+        path("", include("tickets.api.urls")),
     ],
     "api",
 )
@@ -21,6 +23,8 @@ urlpatterns = [
     path("panel/", views.PanelHome.as_view(), name="panel"),
     path("desk/", views.DeskHome.as_view(), name="desk"),
     path("manage/", views.ManageHome.as_view(), name="manage"),
+    path("panel/tickets/", include(ticket_urls.panel_patterns)),
+    path("desk/tickets/", include(ticket_urls.desk_patterns)),
     path("accounts/", include("accounts.urls")),
     path("i18n/setlang/", account_views.set_language, name="set_language"),
     path("i18n/catalog.js", JavaScriptCatalog.as_view(), name="javascript-catalog"),

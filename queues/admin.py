@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from queues.models import Line, LineMembership
+from queues.models import Line, LineMembership, RoutingRule
 
 
 class LineMembershipInline(admin.TabularInline):
@@ -15,3 +15,9 @@ class LineAdmin(admin.ModelAdmin):
     list_filter = ["kind", "is_active"]
     search_fields = ["name", "code"]
     inlines = [LineMembershipInline]
+
+
+@admin.register(RoutingRule)
+class RoutingRuleAdmin(admin.ModelAdmin):
+    list_display = ["category", "urgency", "line"]
+    list_filter = ["line", "category"]

@@ -4,6 +4,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from tickets.models import Category, Urgency
+
 
 class Line(models.Model):
     """A team with its own queue: a tier of technical support or a department.
@@ -72,3 +74,25 @@ class LineMembership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} @ {self.line}"
+
+
+class RoutingRule(models.Model):
+    """Which line receives a new ticket of a category (and, optionally, an urgency).
+
+    The most specific rule wins: one with the urgency beats one for any urgency.
+    """
+
+    category = models.CharField(_("category"), max_length=16, choices=Category.choices)
+    urgency = models.CharField(
+        _("urgency"), max_length=8, choices=Urgency.choices, blank=True, help_text=_("Empty: any urgency.")
+    )
+    line = models.ForeignKey(Line, verbose_name=_("line"), on_delete=models.PROTECT, related_name="routing_rules")
+
+    class Meta:
+        verbose_name = _("routing rule")
+        verbose_name_plural = _("routing rules")
+        ordering = ["category", "urgency"]
+        constraints = [models.UniqueConstraint(fields=["category", "urgency"], name="queues_routing_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.category}/{self.urgency or '*'} → {self.line}"

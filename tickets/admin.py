@@ -1,41 +1,63 @@
 from django.contrib import admin
 
-from tickets.models import Message, ReplyTemplate, Ticket
+from tickets.models import Attachment, LineStint, Message, ReplyTemplate, Ticket, TicketEvent
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Tickets change through the workspace and the API, whose services write the audit
+    trail; the admin only shows them."""
+
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Ticket)
-class TicketAdmin(admin.ModelAdmin):
-    """Read-mostly: changes of state go through the workspace and services, which audit them."""
-
+class TicketAdmin(ReadOnlyAdmin):
     list_display = ["number", "subject", "status", "urgency", "category", "line", "assignee", "customer", "created_at"]
     list_filter = ["status", "urgency", "category", "channel", "line"]
     search_fields = ["=number", "subject", "customer__username", "customer__email"]
     list_select_related = ["line", "assignee", "customer"]
     raw_id_fields = ["customer", "assignee", "organisation"]
     date_hierarchy = "created_at"
-    show_full_result_count = False
-    readonly_fields = [f.name for f in Ticket._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Message)
-class MessageAdmin(admin.ModelAdmin):
+class MessageAdmin(ReadOnlyAdmin):
     list_display = ["ticket", "kind", "author", "created_at"]
     list_filter = ["kind"]
     raw_id_fields = ["ticket", "author"]
     list_select_related = ["ticket", "author"]
-    show_full_result_count = False
 
-    def has_add_permission(self, request):
-        return False
 
-    def has_change_permission(self, request, obj=None):
-        return False
+@admin.register(TicketEvent)
+class TicketEventAdmin(ReadOnlyAdmin):
+    list_display = ["ticket", "kind", "actor", "created_at"]
+    list_filter = ["kind"]
+    raw_id_fields = ["ticket", "actor"]
+    list_select_related = ["ticket", "actor"]
+
+
+@admin.register(LineStint)
+class LineStintAdmin(ReadOnlyAdmin):
+    list_display = ["ticket", "line", "entered_at", "left_at"]
+    list_filter = ["line"]
+    raw_id_fields = ["ticket"]
+    list_select_related = ["ticket", "line"]
+
+
+@admin.register(Attachment)
+class AttachmentAdmin(ReadOnlyAdmin):
+    list_display = ["original_name", "ticket", "content_type", "size", "uploaded_by", "created_at"]
+    raw_id_fields = ["ticket", "message", "uploaded_by"]
+    exclude = ["file"]  # downloads go through the permission-checked view only
 
 
 @admin.register(ReplyTemplate)

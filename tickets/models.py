@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Func, Value
+from django.db.models.functions import Now
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -97,6 +98,10 @@ class Ticket(models.Model):
     resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
     solved_at_first_level = models.BooleanField(_("solved at the first level"), null=True, blank=True)
+    promised_by = models.DateTimeField(
+        _("expected to be solved by"), null=True, blank=True, help_text=_("The agent's promise to the customer.")
+    )
+    line_entered_at = models.DateTimeField(_("in this line since"), default=timezone.now, db_default=Now())
 
     class Meta:
         verbose_name = _("ticket")
@@ -138,6 +143,124 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} on #{self.ticket_id}"
+
+
+class EventKind(models.TextChoices):
+    CREATED = "created", _("Created")
+    STATUS = "status", _("Status changed")
+    TRANSFER = "transfer", _("Transferred")
+    ASSIGN = "assign", _("Assignee changed")
+    URGENCY = "urgency", _("Urgency changed")
+    PROMISE = "promise", _("Promise set")
+    MESSAGE = "message", _("Message added")
+    ATTACHMENT = "attachment", _("File attached")
+    SECRET_SET = "secret_set", _("Access data stored")
+    SECRET_REVEAL = "secret_reveal", _("Access data revealed")
+    SECRET_WIPE = "secret_wipe", _("Access data wiped")
+
+
+class TicketEvent(models.Model):
+    """An immutable line of a ticket's history, written in the same transaction as the change.
+
+    A database trigger (migration 0002) refuses UPDATE and DELETE, so the trail cannot be
+    rewritten from the application or the admin.
+    """
+
+    ticket = models.ForeignKey(Ticket, verbose_name=_("ticket"), on_delete=models.PROTECT, related_name="events")
+    kind = models.CharField(_("kind"), max_length=16, choices=EventKind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    data = models.JSONField(_("details"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("ticket event")
+        verbose_name_plural = _("ticket events")
+        ordering = ["created_at", "id"]
+        indexes = [
+            models.Index(fields=["ticket", "created_at"], name="tickets_event_history"),
+            # "Tickets this agent worked on" for the agent's visibility scope.
+            models.Index(fields=["actor", "ticket"], name="tickets_event_actor"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.ticket_id}"
+
+
+class LineStint(models.Model):
+    """A period a ticket spent in one line: how long each line held it."""
+
+    ticket = models.ForeignKey(Ticket, verbose_name=_("ticket"), on_delete=models.CASCADE, related_name="stints")
+    line = models.ForeignKey("queues.Line", verbose_name=_("line"), on_delete=models.PROTECT, related_name="+")
+    entered_at = models.DateTimeField(_("entered at"))
+    left_at = models.DateTimeField(_("left at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("time in a line")
+        verbose_name_plural = _("time in lines")
+        ordering = ["entered_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ticket"], condition=models.Q(left_at__isnull=True), name="tickets_one_open_stint"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.ticket_id} in {self.line_id} from {self.entered_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def duration(self):
+        return (self.left_at or timezone.now()) - self.entered_at
+
+
+class Attachment(models.Model):
+    """A file on a ticket. Stored under MEDIA_ROOT with a random name, never served directly."""
+
+    ticket = models.ForeignKey(Ticket, verbose_name=_("ticket"), on_delete=models.CASCADE, related_name="attachments")
+    message = models.ForeignKey(
+        Message, verbose_name=_("message"), on_delete=models.CASCADE, null=True, blank=True, related_name="attachments"
+    )
+    file = models.FileField(_("file"), upload_to="attachments/%Y/%m/")
+    original_name = models.CharField(_("file name"), max_length=255)
+    content_type = models.CharField(_("type"), max_length=100)
+    size = models.PositiveBigIntegerField(_("size"))
+    sha256 = models.CharField(max_length=64)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("uploaded by"), on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(_("uploaded at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return self.original_name
+
+
+class TicketSecret(models.Model):
+    """Server access data for a ticket, encrypted at rest; the row is deleted when the ticket closes."""
+
+    ticket = models.OneToOneField(Ticket, verbose_name=_("ticket"), on_delete=models.CASCADE, related_name="secret")
+    ciphertext = models.BinaryField(_("encrypted access data"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("stored by"), on_delete=models.PROTECT, related_name="+"
+    )
+    updated_at = models.DateTimeField(_("stored at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("access data")
+        verbose_name_plural = _("access data")
+
+    def __str__(self) -> str:
+        return f"access data of #{self.ticket_id}"
 
 
 class ReplyTemplate(models.Model):

@@ -1,32 +1,184 @@
 """Read queries shared by pages and the API, always scoped by who is asking."""
 
-from django.db.models import Count, Q, QuerySet
+from __future__ import annotations
+
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.utils.translation import gettext as _
 
 from accounts.models import User
-from queues.models import Line
-from tickets.models import OPEN_STATUSES, Status, Ticket
+from helpdesk.errors import NotFound
+from queues.models import Line, LineMembership
+from tickets.models import OPEN_STATUSES, Attachment, Message, ReplyTemplate, Status, Ticket, TicketEvent
 
 
-def ticket_list_for_customer(*, user: User) -> QuerySet[Ticket]:
-    """The customer's own tickets, plus their organisation's when the profile allows it."""
+def _customer_scope(user: User) -> Q:
     scope = Q(customer=user)
     profile = getattr(user, "customer_profile", None)
     if user.organisation_id and profile is not None and profile.can_see_organisation_tickets:
         scope |= Q(organisation_id=user.organisation_id)
-    return Ticket.objects.filter(scope).select_related("line").order_by("-last_activity_at", "-id")
+    return scope
+
+
+def customer_can_see_ticket(user: User, ticket: Ticket) -> bool:
+    if not user.is_customer:
+        return False
+    if ticket.customer_id == user.id:
+        return True
+    profile = getattr(user, "customer_profile", None)
+    return bool(
+        user.organisation_id
+        and ticket.organisation_id == user.organisation_id
+        and profile is not None
+        and profile.can_see_organisation_tickets
+    )
+
+
+def agent_line_ids(user: User) -> list[int]:
+    return list(LineMembership.objects.filter(user=user).values_list("line_id", flat=True))
+
+
+def can_work_ticket(user: User, ticket: Ticket) -> bool:
+    """Staff of the ticket's current line, or management."""
+    if not user.is_authenticated or not user.is_support_staff:
+        return False
+    if user.is_management:
+        return True
+    return LineMembership.objects.filter(user=user, line_id=ticket.line_id).exists()
+
+
+def tickets_visible_to(user: User) -> QuerySet[Ticket]:
+    """Customers: their own (or their organisation's, when allowed). Agents: their lines' and
+    those they worked on. Management: all."""
+    tickets = Ticket.objects.all()
+    if not user.is_authenticated or not user.is_active:
+        return tickets.none()
+    if user.is_customer:
+        return tickets.filter(_customer_scope(user))
+    if user.is_management:
+        return tickets
+    if user.is_support_staff:
+        worked = TicketEvent.objects.filter(ticket=OuterRef("pk"), actor=user)
+        return tickets.filter(Q(line_id__in=agent_line_ids(user)) | Q(assignee=user) | Exists(worked))
+    return tickets.none()
+
+
+def ticket_list(
+    *,
+    user: User,
+    status: str | None = None,
+    line: str | None = None,
+    search: str | None = None,
+    assignee: str | None = None,
+    urgency: str | None = None,
+    category: str | None = None,
+    open_only: bool = False,
+) -> QuerySet[Ticket]:
+    """A list page's tickets, newest activity first, with what the list shows loaded in bulk."""
+    tickets = tickets_visible_to(user).select_related("line", "assignee__agent_profile", "customer")
+    if status:
+        tickets = tickets.filter(status=status)
+    if open_only:
+        tickets = tickets.filter(status__in=OPEN_STATUSES)
+    if line:
+        tickets = tickets.filter(line__code=line)
+    if urgency:
+        tickets = tickets.filter(urgency=urgency)
+    if category:
+        tickets = tickets.filter(category=category)
+    if assignee == "me":
+        tickets = tickets.filter(assignee=user)
+    elif assignee == "none":
+        tickets = tickets.filter(assignee__isnull=True)
+    if search:
+        search = search.strip()
+        if search.lstrip("#").isdigit():
+            tickets = tickets.filter(number=int(search.lstrip("#")))
+        else:
+            tickets = tickets.filter(subject__icontains=search)
+    return tickets.order_by("-last_activity_at", "-id")
+
+
+def ticket_get(*, user: User, number: int) -> Ticket:
+    """One ticket the user may see, or NotFound (also for tickets that exist but are not theirs)."""
+    ticket = tickets_visible_to(user).select_related("line", "assignee", "customer", "organisation").filter(
+        number=number
+    ).first()
+    if ticket is None:
+        raise NotFound(_("No such ticket."))
+    return ticket
+
+
+def ticket_thread(*, ticket: Ticket, user: User) -> list[Message]:
+    """Messages in order; customers never see internal notes."""
+    messages = ticket.messages.select_related("author", "author__agent_profile").prefetch_related(
+        Prefetch("attachments", queryset=Attachment.objects.order_by("id"))
+    )
+    if user.is_customer:
+        messages = messages.exclude(kind=Message.Kind.NOTE)
+    return list(messages)
+
+
+def ticket_history(*, ticket: Ticket, user: User) -> list[TicketEvent]:
+    """The audit trail; customers do not see what concerns internal notes."""
+    history = ticket.events.select_related("actor__agent_profile").order_by("created_at", "id")
+    if user.is_customer:
+        note_ids = list(ticket.messages.filter(kind=Message.Kind.NOTE).values_list("id", flat=True))
+        note_files = list(ticket.attachments.filter(message_id__in=note_ids).values_list("id", flat=True))
+        history = history.exclude(kind="message", data__message_kind=Message.Kind.NOTE).exclude(
+            kind="attachment", data__attachment_id__in=note_files
+        )
+    return list(history)
+
+
+def ticket_stints(*, ticket: Ticket):
+    return list(ticket.stints.select_related("line").order_by("entered_at", "id"))
+
+
+def ticket_attachments(*, ticket: Ticket, user: User) -> list[Attachment]:
+    attachments = ticket.attachments.select_related("message")
+    if user.is_customer:
+        attachments = attachments.exclude(message__kind=Message.Kind.NOTE)
+    return list(attachments.order_by("id"))
+
+
+def attachment_get(*, user: User, attachment_id: int) -> Attachment:
+    attachment = (
+        Attachment.objects.select_related("ticket", "message")
+        .filter(id=attachment_id, ticket__in=tickets_visible_to(user))
+        .first()
+    )
+    if attachment is None or (
+        user.is_customer and attachment.message is not None and attachment.message.kind == Message.Kind.NOTE
+    ):
+        raise NotFound(_("No such file."))
+    return attachment
+
+
+def templates_for(*, ticket: Ticket, language: str | None = None) -> list[ReplyTemplate]:
+    templates = ReplyTemplate.objects.filter(line_id=ticket.line_id, is_active=True)
+    if language:
+        templates = templates.filter(language=language)
+    return list(templates.order_by("position", "code"))
+
+
+def active_lines() -> QuerySet[Line]:
+    return Line.objects.filter(is_active=True).order_by("position", "code")
+
+
+def transfer_targets(*, ticket: Ticket) -> list[Line]:
+    return list(active_lines().exclude(id=ticket.line_id))
 
 
 def ticket_counts_for_customer(*, user: User) -> dict[str, int]:
-    counts = (
-        ticket_list_for_customer(user=user)
-        .order_by()
-        .aggregate(
-            open=Count("id", filter=Q(status__in=OPEN_STATUSES)),
-            waiting_for_you=Count("id", filter=Q(status=Status.WAITING_CUSTOMER)),
-            resolved=Count("id", filter=Q(status=Status.RESOLVED)),
-        )
+    return tickets_visible_to(user).aggregate(
+        open=Count("id", filter=Q(status__in=OPEN_STATUSES)),
+        waiting_for_you=Count("id", filter=Q(status=Status.WAITING_CUSTOMER)),
+        resolved=Count("id", filter=Q(status=Status.RESOLVED)),
     )
-    return counts
+
+
+def ticket_list_for_customer(*, user: User) -> QuerySet[Ticket]:
+    return ticket_list(user=user)
 
 
 def line_overview(*, lines: QuerySet[Line]) -> QuerySet[Line]:

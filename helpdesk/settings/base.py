@@ -130,6 +130,14 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="support@helpdesk.localho
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 EMAIL_TIMEOUT = 10
 
+# Tickets: attachments and encrypted access data.
+ATTACHMENT_MAX_BYTES = env.int("HELPDESK_ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
+ATTACHMENT_MAX_FILES = env.int("HELPDESK_ATTACHMENT_MAX_FILES", default=5)
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+DATA_UPLOAD_MAX_MEMORY_SIZE = ATTACHMENT_MAX_BYTES * ATTACHMENT_MAX_FILES + 1_048_576
+# Fernet keys, newest first: the first encrypts, all decrypt (`manage.py rotate_secret_keys`).
+SECRET_ENCRYPTION_KEYS = env.list("HELPDESK_SECRET_ENCRYPTION_KEYS", default=[])
+
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True  # htmx sends the token from hx-headers in the base template
 X_FRAME_OPTIONS = "DENY"

@@ -13,6 +13,8 @@ if len(SECRET_KEY) < 32:
 if env.bool("DJANGO_DEBUG", default=False):
     raise ImproperlyConfigured("DJANGO_DEBUG must be off in production.")
 DEBUG = False
+if not SECRET_ENCRYPTION_KEYS:  # noqa: F405
+    raise ImproperlyConfigured("HELPDESK_SECRET_ENCRYPTION_KEYS must be set in production (Fernet keys).")
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)

@@ -13,3 +13,7 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 CACHES["default"]["KEY_PREFIX"] = "helpdesk-test"  # noqa: F405
+# A fixed key for the tests only; production has no default.
+SECRET_ENCRYPTION_KEYS = env.list(
+    "HELPDESK_SECRET_ENCRYPTION_KEYS", default=["dGVzdC1zdWl0ZS1rZXktbm90LWEtc2VjcmV0LTAwMDA="]
+)

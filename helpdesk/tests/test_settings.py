@@ -9,6 +9,7 @@ import pytest
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 GOOD_KEY = "k" * 50
+FERNET_KEY = "dGVzdC1zdWl0ZS1rZXktbm90LWEtc2VjcmV0LTAwMDA="
 
 
 def load_settings(module: str, **env: str) -> subprocess.CompletedProcess:
@@ -33,13 +34,26 @@ def test_production_refuses_a_short_secret_key():
 
 
 def test_production_refuses_debug():
-    result = load_settings("helpdesk.settings.production", DJANGO_SECRET_KEY=GOOD_KEY, DJANGO_DEBUG="true")
+    result = load_settings(
+        "helpdesk.settings.production",
+        DJANGO_SECRET_KEY=GOOD_KEY,
+        DJANGO_DEBUG="true",
+        HELPDESK_SECRET_ENCRYPTION_KEYS=FERNET_KEY,
+    )
     assert result.returncode != 0
     assert "DJANGO_DEBUG must be off" in result.stderr
 
 
-def test_production_starts_with_a_secret_key_and_debug_off():
+def test_production_refuses_to_start_without_encryption_keys_for_access_data():
     result = load_settings("helpdesk.settings.production", DJANGO_SECRET_KEY=GOOD_KEY)
+    assert result.returncode != 0
+    assert "HELPDESK_SECRET_ENCRYPTION_KEYS must be set" in result.stderr
+
+
+def test_production_starts_with_a_secret_key_and_debug_off():
+    result = load_settings(
+        "helpdesk.settings.production", DJANGO_SECRET_KEY=GOOD_KEY, HELPDESK_SECRET_ENCRYPTION_KEYS=FERNET_KEY
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False"
 

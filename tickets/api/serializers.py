@@ -1,0 +1,329 @@
+"""What the tickets API accepts and what it answers with.
+
+Input serializers only check shapes and types; the rules (who may do what, which
+transitions are allowed, what an empty text means) live in tickets.services.
+"""
+
+from django.conf import settings
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+from rest_framework.reverse import reverse
+
+from accounts.models import User
+from queues.models import Line
+from tickets import selectors, services
+from tickets.markdown import render_markdown
+from tickets.models import Category, Channel, EventKind, Message, Status, TicketSecret, Urgency
+from tickets.services import BODY_MAX, SUBJECT_MAX
+
+ACCESS_DATA_MAX = 10_000
+REASON_MAX = 1000
+
+
+def _caller(serializer):
+    request = serializer.context.get("request")
+    return getattr(request, "user", None)
+
+
+def _display_name(user) -> str | None:
+    return user.display_name if user is not None else None
+
+
+# --- errors -------------------------------------------------------------------------------
+
+
+class ApiErrorSerializer(serializers.Serializer):
+    """The shape of every error answer."""
+
+    error = serializers.CharField(help_text=_("Machine-readable code, e.g. `illegal_transition`."))
+    detail = serializers.CharField(help_text=_("Message for people, in the caller's language."))
+    field = serializers.CharField(required=False, help_text=_("The input field the error is about, if any."))
+
+
+# --- small pieces -------------------------------------------------------------------------
+
+
+class LineBriefSerializer(serializers.Serializer):
+    code = serializers.SlugField(read_only=True)
+    name = serializers.SerializerMethodField()
+
+    def get_name(self, line) -> str:
+        return line.localized_name(get_language())
+
+
+class SupportLineSerializer(LineBriefSerializer):
+    kind = serializers.ChoiceField(choices=Line.Kind.choices, read_only=True)
+    level = serializers.IntegerField(read_only=True, allow_null=True)
+
+
+class TicketAttachmentSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    name = serializers.CharField(source="original_name", read_only=True)
+    size = serializers.IntegerField(read_only=True)
+    content_type = serializers.CharField(read_only=True)
+    url = serializers.SerializerMethodField(help_text=_("Download through the API (checks access)."))
+
+    def get_url(self, attachment) -> str:
+        return reverse("api:attachment-download", args=[attachment.id], request=self.context.get("request"))
+
+
+class TicketMessageSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    kind = serializers.ChoiceField(choices=Message.Kind.choices, read_only=True)
+    author = serializers.SerializerMethodField(help_text=_("Display name; null for system messages."))
+    body = serializers.CharField(read_only=True, help_text=_("Markdown as written."))
+    body_html = serializers.SerializerMethodField(help_text=_("The body rendered and sanitised."))
+    created_at = serializers.DateTimeField(read_only=True)
+    attachments = TicketAttachmentSerializer(many=True, read_only=True)
+
+    def get_author(self, message) -> str | None:
+        return _display_name(message.author)
+
+    def get_body_html(self, message) -> str:
+        return str(render_markdown(message.body))
+
+
+class LineStintSerializer(serializers.Serializer):
+    line = serializers.SlugField(source="line.code", read_only=True, help_text=_("Code of the line."))
+    entered_at = serializers.DateTimeField(read_only=True)
+    left_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    seconds = serializers.SerializerMethodField(help_text=_("Time in the line; up to now while it is still there."))
+
+    def get_seconds(self, stint) -> int:
+        return int(stint.duration.total_seconds())
+
+
+# --- tickets ------------------------------------------------------------------------------
+
+
+class TicketListItemSerializer(serializers.Serializer):
+    """A ticket in a list: no description, no access data."""
+
+    number = serializers.IntegerField(read_only=True)
+    subject = serializers.CharField(read_only=True)
+    status = serializers.ChoiceField(choices=Status.choices, read_only=True)
+    status_display = serializers.CharField(source="get_status_display", read_only=True)
+    category = serializers.ChoiceField(choices=Category.choices, read_only=True)
+    urgency = serializers.ChoiceField(choices=Urgency.choices, read_only=True)
+    channel = serializers.ChoiceField(choices=Channel.choices, read_only=True)
+    line = LineBriefSerializer(read_only=True)
+    assignee = serializers.SerializerMethodField(help_text=_("Display name of the agent, or null."))
+    # Not read-only on purpose: the schema then shows it as optional, which it is (staff only).
+    customer = serializers.CharField(
+        source="customer.username",
+        required=False,
+        help_text=_("Username of the customer; present only for support staff."),
+    )
+    created_at = serializers.DateTimeField(read_only=True)
+    last_activity_at = serializers.DateTimeField(read_only=True)
+    promised_by = serializers.DateTimeField(read_only=True, allow_null=True)
+
+    def get_assignee(self, ticket) -> str | None:
+        return _display_name(ticket.assignee)
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        user = _caller(self)
+        if user is None or not user.is_support_staff:
+            data.pop("customer", None)
+        return data
+
+
+class TicketDetailSerializer(TicketListItemSerializer):
+    """A ticket with its description, thread, files and time in each line; never the access data."""
+
+    service = serializers.CharField(read_only=True)
+    body = serializers.CharField(read_only=True, help_text=_("Markdown as written."))
+    body_html = serializers.SerializerMethodField(help_text=_("The description rendered and sanitised."))
+    messages = serializers.SerializerMethodField()
+    attachments = serializers.SerializerMethodField(help_text=_("Files attached to the ticket itself."))
+    has_access_data = serializers.SerializerMethodField()
+    stints = serializers.SerializerMethodField()
+    resolved_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    closed_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    solved_at_first_level = serializers.BooleanField(read_only=True, allow_null=True)
+
+    def get_body_html(self, ticket) -> str:
+        return str(render_markdown(ticket.body))
+
+    @extend_schema_field(TicketMessageSerializer(many=True))
+    def get_messages(self, ticket):
+        thread = selectors.ticket_thread(ticket=ticket, user=_caller(self))
+        return TicketMessageSerializer(thread, many=True, context=self.context).data
+
+    @extend_schema_field(TicketAttachmentSerializer(many=True))
+    def get_attachments(self, ticket):
+        files = [a for a in selectors.ticket_attachments(ticket=ticket, user=_caller(self)) if a.message_id is None]
+        return TicketAttachmentSerializer(files, many=True, context=self.context).data
+
+    def get_has_access_data(self, ticket) -> bool:
+        return TicketSecret.objects.filter(ticket_id=ticket.pk).exists()
+
+    @extend_schema_field(LineStintSerializer(many=True))
+    def get_stints(self, ticket):
+        return LineStintSerializer(selectors.ticket_stints(ticket=ticket), many=True, context=self.context).data
+
+
+class TicketEventSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=EventKind.choices, read_only=True)
+    kind_display = serializers.CharField(source="get_kind_display", read_only=True)
+    actor = serializers.SerializerMethodField(help_text=_("Display name; null for the system."))
+    data = serializers.JSONField(read_only=True, help_text=_("Details of the change; the keys depend on the kind."))
+    created_at = serializers.DateTimeField(read_only=True)
+
+    def get_actor(self, event) -> str | None:
+        return _display_name(event.actor)
+
+
+class ReplyTemplateSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    code = serializers.SlugField(read_only=True)
+    language = serializers.CharField(read_only=True)
+    title = serializers.CharField(read_only=True)
+    body = serializers.CharField(read_only=True, help_text=_("With placeholders."))
+    rendered = serializers.SerializerMethodField(help_text=_("Placeholders filled in for this ticket and agent."))
+
+    def get_rendered(self, template) -> str:
+        return services.template_render(template=template, ticket=self.context["ticket"], agent=_caller(self))
+
+
+class AccessDataSerializer(serializers.Serializer):
+    access_data = serializers.CharField(read_only=True)
+
+
+# --- input --------------------------------------------------------------------------------
+
+
+class TicketListQuerySerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=Status.choices, required=False)
+    line = serializers.SlugField(required=False, help_text=_("Code of a line."))
+    urgency = serializers.ChoiceField(choices=Urgency.choices, required=False)
+    category = serializers.ChoiceField(choices=Category.choices, required=False)
+    assignee = serializers.ChoiceField(
+        choices=[("me", "me"), ("none", "none")], required=False, help_text=_("`me`: mine; `none`: unassigned.")
+    )
+    q = serializers.CharField(
+        required=False, max_length=200, help_text=_("A ticket number (`123456` or `#123456`) or words of the subject.")
+    )
+    search = serializers.CharField(required=False, max_length=200, help_text=_("The same as `q`."))
+    open = serializers.BooleanField(required=False, default=False, help_text=_("Only tickets not yet resolved."))
+
+
+class FileListField(serializers.ListField):
+    child = serializers.FileField(allow_empty_file=True, use_url=False)
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("default", list)
+        kwargs.setdefault("help_text", _("Files (multipart/form-data only); checked by their content."))
+        super().__init__(**kwargs)
+
+
+class TicketCreateSerializer(serializers.Serializer):
+    subject = serializers.CharField(max_length=SUBJECT_MAX, allow_blank=True)
+    body = serializers.CharField(max_length=BODY_MAX, allow_blank=True, help_text=_("Markdown."))
+    category = serializers.ChoiceField(choices=Category.choices, default=Category.GENERAL)
+    urgency = serializers.ChoiceField(choices=Urgency.choices, default=Urgency.NORMAL)
+    service = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    access_data = serializers.CharField(
+        max_length=ACCESS_DATA_MAX,
+        required=False,
+        allow_blank=True,
+        default="",
+        write_only=True,
+        trim_whitespace=False,
+        help_text=_("Server access data; stored encrypted, never returned by the ticket."),
+    )
+    customer = serializers.CharField(
+        required=False, help_text=_("Staff only: username of the customer the ticket is filed for.")
+    )
+    channel = serializers.ChoiceField(
+        choices=Channel.choices,
+        default=Channel.API,
+        help_text=_("Staff only: where the request came from. Customers' tickets always come from the API."),
+    )
+    attachments = FileListField()
+
+    def validate_access_data(self, value):
+        # Whitespace alone is no access data (and must not leave an empty secret behind).
+        return value if value.strip() else ""
+
+    def validate_customer(self, value):
+        user = _caller(self)
+        if user is not None and user.is_support_staff:
+            customer = User.objects.filter(username=value).first()
+            if customer is None:
+                raise serializers.ValidationError(_("No user with this username."), code="does_not_exist")
+            return customer
+        # Customers file for themselves; the view refuses any other name without looking it up.
+        return value
+
+
+class TicketMessageCreateSerializer(serializers.Serializer):
+    body = serializers.CharField(max_length=BODY_MAX, allow_blank=True, help_text=_("Markdown."))
+    kind = serializers.ChoiceField(
+        choices=[(Message.Kind.PUBLIC, Message.Kind.PUBLIC.label), (Message.Kind.NOTE, Message.Kind.NOTE.label)],
+        default=Message.Kind.PUBLIC,
+        help_text=_("`note` is internal (staff only)."),
+    )
+    wait_for_customer = serializers.BooleanField(
+        default=False, help_text=_("Staff: after this reply the ticket waits for the customer.")
+    )
+    attachments = FileListField()
+
+
+class ReleaseSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=REASON_MAX, required=False, allow_blank=True, default="")
+
+
+class TicketTransferSerializer(serializers.Serializer):
+    line = serializers.SlugRelatedField(
+        slug_field="code", queryset=Line.objects.all(), help_text=_("Code of the line to pass the ticket to.")
+    )
+    reason = serializers.CharField(max_length=REASON_MAX, allow_blank=True)
+
+
+class TicketUrgencySerializer(serializers.Serializer):
+    urgency = serializers.ChoiceField(choices=Urgency.choices)
+    reason = serializers.CharField(max_length=REASON_MAX, allow_blank=True)
+
+
+class AwareDateTimeField(serializers.DateTimeField):
+    """A date and time that must carry its time zone (no guessing for promises to customers)."""
+
+    default_error_messages = {"naive": _("Give the time with its time zone, e.g. 2030-01-31T18:00:00+03:00.")}
+
+    def enforce_timezone(self, value):
+        if timezone.is_naive(value):
+            self.fail("naive")
+        return super().enforce_timezone(value)
+
+
+class TicketPromiseSerializer(serializers.Serializer):
+    promised_by = AwareDateTimeField(help_text=_("ISO 8601 with the time zone."))
+    reason = serializers.CharField(
+        max_length=REASON_MAX, required=False, allow_blank=True, default="", help_text=_("Needed when changing.")
+    )
+
+
+class TicketReopenSerializer(serializers.Serializer):
+    body = serializers.CharField(max_length=BODY_MAX, allow_blank=True, help_text=_("What is still wrong."))
+
+
+class AccessDataStoreSerializer(serializers.Serializer):
+    access_data = serializers.CharField(max_length=ACCESS_DATA_MAX, allow_blank=True, trim_whitespace=False)
+
+
+class TemplateQuerySerializer(serializers.Serializer):
+    language = serializers.ChoiceField(
+        choices=settings.LANGUAGES, required=False, help_text=_("Only templates in this language.")
+    )
+
+
+class LineQuerySerializer(serializers.Serializer):
+    ticket = serializers.IntegerField(
+        required=False, help_text=_("A ticket number: only the lines it can be transferred to.")
+    )

@@ -1,0 +1,22 @@
+from django.urls import path
+
+from tickets.api import views
+
+urlpatterns = [
+    path("tickets/", views.TicketListView.as_view(), name="ticket-list"),
+    path("tickets/<int:number>/", views.TicketDetailView.as_view(), name="ticket-detail"),
+    path("tickets/<int:number>/history/", views.TicketHistoryView.as_view(), name="ticket-history"),
+    path("tickets/<int:number>/messages/", views.TicketMessagesView.as_view(), name="ticket-messages"),
+    path("tickets/<int:number>/take/", views.TicketTakeView.as_view(), name="ticket-take"),
+    path("tickets/<int:number>/release/", views.TicketReleaseView.as_view(), name="ticket-release"),
+    path("tickets/<int:number>/transfer/", views.TicketTransferView.as_view(), name="ticket-transfer"),
+    path("tickets/<int:number>/urgency/", views.TicketUrgencyView.as_view(), name="ticket-urgency"),
+    path("tickets/<int:number>/promise/", views.TicketPromiseView.as_view(), name="ticket-promise"),
+    path("tickets/<int:number>/resolve/", views.TicketResolveView.as_view(), name="ticket-resolve"),
+    path("tickets/<int:number>/confirm/", views.TicketConfirmView.as_view(), name="ticket-confirm"),
+    path("tickets/<int:number>/reopen/", views.TicketReopenView.as_view(), name="ticket-reopen"),
+    path("tickets/<int:number>/access-data/", views.TicketAccessDataView.as_view(), name="ticket-access-data"),
+    path("tickets/<int:number>/templates/", views.TicketTemplatesView.as_view(), name="ticket-templates"),
+    path("attachments/<int:pk>/", views.AttachmentDownloadView.as_view(), name="attachment-download"),
+    path("lines/", views.LineListView.as_view(), name="line-list"),
+]

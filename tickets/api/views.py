@@ -1,0 +1,367 @@
+"""The tickets API: thin views that check the input, call one service or selector, and render.
+
+Tickets are addressed by their number. Who may do what is decided by tickets.services;
+errors come back as {"error", "detail", "field"} through helpdesk.api.exception_handler.
+"""
+
+from django.http import FileResponse
+from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.exceptions import ErrorDetail
+from rest_framework.generics import GenericAPIView
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.permissions import IsSupportStaff
+from helpdesk.errors import DomainError, PermissionDenied
+from tickets import selectors, services
+from tickets.api import serializers as s
+
+TAG = "tickets"
+ERRORS = {
+    400: OpenApiResponse(s.ApiErrorSerializer, description="Invalid input (`field` names it)."),
+    403: OpenApiResponse(s.ApiErrorSerializer, description="Not allowed for the caller."),
+    404: OpenApiResponse(s.ApiErrorSerializer, description="No such ticket, or not visible to the caller."),
+    409: OpenApiResponse(s.ApiErrorSerializer, description="Not possible now, e.g. `illegal_transition`."),
+}
+READ_ERRORS = {404: ERRORS[404]}
+# Content types a download keeps; everything else is sent as opaque bytes.
+SAFE_DOWNLOAD_TYPES = {"application/pdf", "application/zip", "application/gzip"}
+
+
+def _first_error(errors, field=None):
+    """The first message of a serializer's errors, with the (top-level) field it belongs to."""
+    if isinstance(errors, ErrorDetail):
+        return field, errors
+    if isinstance(errors, dict):
+        key, value = next(iter(errors.items()))
+        return _first_error(value, field if field is not None else key)
+    return _first_error(errors[0], field)
+
+
+def validated(serializer_class, data, request) -> dict:
+    """Validated input, or a DomainError in the API's one error shape."""
+    serializer = serializer_class(data=data, context={"request": request})
+    if not serializer.is_valid():
+        field, detail = _first_error(serializer.errors)
+        if field == "non_field_errors":
+            field = None
+        raise DomainError(str(detail), code=detail.code or "invalid", field=field)
+    return serializer.validated_data
+
+
+class TicketPagination(PageNumberPagination):
+    page_size_query_param = "page_size"
+    max_page_size = 100
+
+
+class TicketView(APIView):
+    """Base for the views of one ticket, addressed by its number."""
+
+    def get_ticket(self, number: int):
+        return selectors.ticket_get(user=self.request.user, number=number)
+
+    def render_ticket(self, ticket, status_code=status.HTTP_200_OK) -> Response:
+        context = {"request": self.request}
+        return Response(s.TicketDetailSerializer(ticket, context=context).data, status=status_code)
+
+
+class TicketListView(GenericAPIView):
+    """The caller's tickets (customers: their own; agents: their lines'; managers: all)."""
+
+    pagination_class = TicketPagination
+    serializer_class = s.TicketListItemSerializer
+
+    @extend_schema(
+        tags=[TAG],
+        operation_id="tickets_list",
+        parameters=[s.TicketListQuerySerializer],
+        responses={200: s.TicketListItemSerializer(many=True), 400: ERRORS[400]},
+    )
+    def get(self, request):
+        query = validated(s.TicketListQuerySerializer, request.query_params, request)
+        tickets = selectors.ticket_list(
+            user=request.user,
+            status=query.get("status"),
+            line=query.get("line"),
+            search=query.get("q") or query.get("search"),
+            assignee=query.get("assignee"),
+            urgency=query.get("urgency"),
+            category=query.get("category"),
+            open_only=query["open"],
+        )
+        page = self.paginate_queryset(tickets)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    @extend_schema(
+        tags=[TAG],
+        operation_id="tickets_create",
+        summary="Open a ticket",
+        description="Customers open tickets for themselves. Support staff file on a customer's behalf by "
+        "giving `customer` (a username) and, optionally, the `channel` the request came by. "
+        "Send multipart/form-data to attach files.",
+        request=s.TicketCreateSerializer,
+        responses={201: s.TicketDetailSerializer, 400: ERRORS[400], 403: ERRORS[403]},
+    )
+    def post(self, request):
+        data = validated(s.TicketCreateSerializer, request.data, request)
+        user = request.user
+        if user.is_customer:
+            if data.get("customer") not in (None, user.get_username()):
+                raise PermissionDenied(_("Only support staff may file a ticket for a customer."))
+            customer, created_by, channel = user, None, "api"
+        else:
+            customer, created_by, channel = data.get("customer", user), user, data["channel"]
+        ticket = services.ticket_create(
+            customer=customer,
+            created_by=created_by,
+            channel=channel,
+            subject=data["subject"],
+            body=data["body"],
+            category=data["category"],
+            urgency=data["urgency"],
+            service=data["service"],
+            access_data=data["access_data"],
+            attachments=data["attachments"],
+        )
+        context = {"request": request}
+        return Response(s.TicketDetailSerializer(ticket, context=context).data, status=status.HTTP_201_CREATED)
+
+
+class TicketDetailView(TicketView):
+    """One ticket with its thread; customers never see internal notes or access data."""
+
+    @extend_schema(
+        tags=[TAG], operation_id="tickets_retrieve", responses={200: s.TicketDetailSerializer, **READ_ERRORS}
+    )
+    def get(self, request, number):
+        return self.render_ticket(self.get_ticket(number))
+
+
+class TicketHistoryView(TicketView):
+    """The ticket's audit trail. Customers do not see what concerns internal notes."""
+
+    @extend_schema(
+        tags=[TAG], operation_id="tickets_history", responses={200: s.TicketEventSerializer(many=True), **READ_ERRORS}
+    )
+    def get(self, request, number):
+        ticket = self.get_ticket(number)
+        events = selectors.ticket_history(ticket=ticket, user=request.user)
+        return Response(s.TicketEventSerializer(events, many=True, context={"request": request}).data)
+
+
+class TicketMessagesView(TicketView):
+    """Write to the ticket: a reply, or (staff) an internal note."""
+
+    @extend_schema(
+        tags=[TAG],
+        operation_id="tickets_messages_create",
+        request=s.TicketMessageCreateSerializer,
+        responses={201: s.TicketMessageSerializer, **ERRORS},
+    )
+    def post(self, request, number):
+        ticket = self.get_ticket(number)
+        data = validated(s.TicketMessageCreateSerializer, request.data, request)
+        message = services.message_add(
+            ticket=ticket,
+            author=request.user,
+            body=data["body"],
+            kind=data["kind"],
+            wait_for_customer=data["wait_for_customer"],
+            attachments=data["attachments"],
+        )
+        body = s.TicketMessageSerializer(message, context={"request": request}).data
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+def _action_schema(operation_id: str, summary: str, request=None, errors=(403, 404, 409)):
+    return extend_schema(
+        tags=[TAG],
+        operation_id=operation_id,
+        summary=summary,
+        request=request,
+        responses={200: s.TicketDetailSerializer, **{code: ERRORS[code] for code in (400, *errors)}},
+    )
+
+
+class TicketTakeView(TicketView):
+    @_action_schema("tickets_take", "Take the ticket (staff of its line)")
+    def post(self, request, number):
+        return self.render_ticket(services.ticket_take(ticket=self.get_ticket(number), agent=request.user))
+
+
+class TicketReleaseView(TicketView):
+    @_action_schema("tickets_release", "Give the ticket back to its line", request=s.ReleaseSerializer)
+    def post(self, request, number):
+        ticket = self.get_ticket(number)
+        data = validated(s.ReleaseSerializer, request.data, request)
+        return self.render_ticket(services.ticket_release(ticket=ticket, agent=request.user, reason=data["reason"]))
+
+
+class TicketTransferView(TicketView):
+    @_action_schema("tickets_transfer", "Pass the ticket to another line", request=s.TicketTransferSerializer)
+    def post(self, request, number):
+        ticket = self.get_ticket(number)
+        data = validated(s.TicketTransferSerializer, request.data, request)
+        ticket = services.ticket_transfer(
+            ticket=ticket, actor=request.user, to_line=data["line"], reason=data["reason"]
+        )
+        return self.render_ticket(ticket)
+
+
+class TicketUrgencyView(TicketView):
+    @_action_schema("tickets_urgency", "Change the urgency, with a reason", request=s.TicketUrgencySerializer)
+    def post(self, request, number):
+        ticket = self.get_ticket(number)
+        data = validated(s.TicketUrgencySerializer, request.data, request)
+        ticket = services.ticket_set_urgency(
+            ticket=ticket, actor=request.user, urgency=data["urgency"], reason=data["reason"]
+        )
+        return self.render_ticket(ticket)
+
+
+class TicketPromiseView(TicketView):
+    @_action_schema("tickets_promise", "Promise when it will be solved", request=s.TicketPromiseSerializer)
+    def post(self, request, number):
+        ticket = self.get_ticket(number)
+        data = validated(s.TicketPromiseSerializer, request.data, request)
+        ticket = services.ticket_set_promise(
+            ticket=ticket, actor=request.user, promised_by=data["promised_by"], reason=data["reason"]
+        )
+        return self.render_ticket(ticket)
+
+
+class TicketResolveView(TicketView):
+    @_action_schema("tickets_resolve", "Mark the ticket resolved (staff)")
+    def post(self, request, number):
+        return self.render_ticket(services.ticket_resolve(ticket=self.get_ticket(number), actor=request.user))
+
+
+class TicketConfirmView(TicketView):
+    @_action_schema("tickets_confirm", "Confirm the solution and close the ticket (customer)")
+    def post(self, request, number):
+        return self.render_ticket(services.ticket_confirm(ticket=self.get_ticket(number), customer=request.user))
+
+
+class TicketReopenView(TicketView):
+    @_action_schema("tickets_reopen", "Reopen a resolved or closed ticket (customer)", request=s.TicketReopenSerializer)
+    def post(self, request, number):
+        ticket = self.get_ticket(number)
+        data = validated(s.TicketReopenSerializer, request.data, request)
+        return self.render_ticket(services.ticket_reopen(ticket=ticket, customer=request.user, body=data["body"]))
+
+
+class TicketAccessDataView(TicketView):
+    """Server access data: stored encrypted; shown only to staff of the ticket's current line."""
+
+    @extend_schema(
+        tags=[TAG],
+        operation_id="tickets_access_data_reveal",
+        summary="Reveal the access data (recorded in the history)",
+        responses={200: s.AccessDataSerializer, 403: ERRORS[403], 404: ERRORS[404]},
+    )
+    def get(self, request, number):
+        plaintext = services.secret_reveal(ticket=self.get_ticket(number), actor=request.user)
+        response = Response({"access_data": plaintext})
+        response["Cache-Control"] = "no-store"
+        return response
+
+    @_action_schema("tickets_access_data_store", "Store access data", request=s.AccessDataStoreSerializer)
+    def post(self, request, number):
+        ticket = self.get_ticket(number)
+        data = validated(s.AccessDataStoreSerializer, request.data, request)
+        services.secret_store(ticket=ticket, actor=request.user, access_data=data["access_data"])
+        return self.render_ticket(ticket)
+
+
+class TicketTemplatesView(TicketView):
+    """Reply templates of the ticket's line, filled in for this ticket and the calling agent."""
+
+    permission_classes = [IsSupportStaff]
+
+    @extend_schema(
+        tags=[TAG],
+        operation_id="tickets_templates",
+        parameters=[s.TemplateQuerySerializer],
+        responses={200: s.ReplyTemplateSerializer(many=True), 400: ERRORS[400], 403: ERRORS[403], 404: ERRORS[404]},
+    )
+    def get(self, request, number):
+        ticket = self.get_ticket(number)
+        query = validated(s.TemplateQuerySerializer, request.query_params, request)
+        templates = selectors.templates_for(ticket=ticket, language=query.get("language"))
+        context = {"request": request, "ticket": ticket}
+        return Response(s.ReplyTemplateSerializer(templates, many=True, context=context).data)
+
+
+class IgnoreAcceptHeader(BaseContentNegotiation):
+    """A download is bytes whatever the client asks for; errors still come back as JSON."""
+
+    def select_parser(self, request, parsers):
+        return parsers[0] if parsers else None
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+class AttachmentDownloadView(APIView):
+    """Download a file of a ticket the caller may see; always as an attachment, never rendered."""
+
+    content_negotiation_class = IgnoreAcceptHeader
+
+    @extend_schema(
+        tags=[TAG],
+        operation_id="attachments_download",
+        responses={
+            (200, "application/octet-stream"): OpenApiResponse(
+                OpenApiTypes.BINARY, description="The file; images, PDF, ZIP and GZIP keep their type."
+            ),
+            404: ERRORS[404],
+        },
+    )
+    def get(self, request, pk):
+        attachment = selectors.attachment_get(user=request.user, attachment_id=pk)
+        response = FileResponse(
+            attachment.file.open("rb"),
+            as_attachment=True,
+            filename=attachment.original_name,
+            content_type=download_content_type(attachment.content_type),
+        )
+        response["X-Content-Type-Options"] = "nosniff"
+        response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+        response["Cache-Control"] = "private"
+        return response
+
+
+def download_content_type(content_type: str) -> str:
+    content_type = (content_type or "").split(";")[0].strip().lower()
+    if content_type in SAFE_DOWNLOAD_TYPES:
+        return content_type
+    # Images keep their type, except SVG, which is a document that can carry scripts.
+    if content_type.startswith("image/") and content_type != "image/svg+xml":
+        return content_type
+    return "application/octet-stream"
+
+
+class LineListView(APIView):
+    """Active support lines and departments, for choosing where to transfer a ticket (staff)."""
+
+    permission_classes = [IsSupportStaff]
+
+    @extend_schema(
+        tags=[TAG],
+        operation_id="lines_list",
+        parameters=[s.LineQuerySerializer],
+        responses={200: s.SupportLineSerializer(many=True), 400: ERRORS[400], 403: ERRORS[403], 404: ERRORS[404]},
+    )
+    def get(self, request):
+        query = validated(s.LineQuerySerializer, request.query_params, request)
+        if query.get("ticket") is not None:
+            ticket = selectors.ticket_get(user=request.user, number=query["ticket"])
+            lines = selectors.transfer_targets(ticket=ticket)
+        else:
+            lines = selectors.active_lines()
+        return Response(s.SupportLineSerializer(lines, many=True, context={"request": request}).data)

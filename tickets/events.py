@@ -1,0 +1,86 @@
+"""One constructor per kind of thing that can happen to a ticket: the history's vocabulary.
+
+Each is called by a service inside the transaction that makes the change.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from tickets.models import EventKind, TicketEvent
+
+
+def _event(ticket, kind: str, actor, **data) -> TicketEvent:
+    return TicketEvent.objects.create(ticket=ticket, kind=kind, actor=actor, data=data)
+
+
+def created(ticket, actor) -> TicketEvent:
+    return _event(
+        ticket, EventKind.CREATED, actor, line=ticket.line.code, channel=ticket.channel, urgency=ticket.urgency
+    )
+
+
+def status_changed(ticket, actor, *, old: str, new: str, reason: str = "") -> TicketEvent:
+    return _event(ticket, EventKind.STATUS, actor, old=old, new=new, reason=reason)
+
+
+def transferred(ticket, actor, *, old_line, new_line, reason: str, seconds_in_old_line: int) -> TicketEvent:
+    return _event(
+        ticket,
+        EventKind.TRANSFER,
+        actor,
+        old=old_line.code,
+        new=new_line.code,
+        old_name=old_line.name,
+        new_name=new_line.name,
+        reason=reason,
+        seconds_in_old_line=seconds_in_old_line,
+    )
+
+
+def assignee_changed(ticket, actor, *, old, new) -> TicketEvent:
+    return _event(
+        ticket,
+        EventKind.ASSIGN,
+        actor,
+        old=old.username if old else None,
+        new=new.username if new else None,
+    )
+
+
+def urgency_changed(ticket, actor, *, old: str, new: str, reason: str) -> TicketEvent:
+    return _event(ticket, EventKind.URGENCY, actor, old=old, new=new, reason=reason)
+
+
+def promise_set(ticket, actor, *, old: dt.datetime | None, new: dt.datetime, reason: str) -> TicketEvent:
+    return _event(
+        ticket, EventKind.PROMISE, actor, old=old.isoformat() if old else None, new=new.isoformat(), reason=reason
+    )
+
+
+def message_added(ticket, actor, *, message) -> TicketEvent:
+    return _event(ticket, EventKind.MESSAGE, actor, message_id=message.id, message_kind=message.kind)
+
+
+def attachment_added(ticket, actor, *, attachment) -> TicketEvent:
+    return _event(
+        ticket,
+        EventKind.ATTACHMENT,
+        actor,
+        attachment_id=attachment.id,
+        name=attachment.original_name,
+        size=attachment.size,
+        content_type=attachment.content_type,
+    )
+
+
+def secret_stored(ticket, actor) -> TicketEvent:
+    return _event(ticket, EventKind.SECRET_SET, actor)
+
+
+def secret_revealed(ticket, actor) -> TicketEvent:
+    return _event(ticket, EventKind.SECRET_REVEAL, actor)
+
+
+def secret_wiped(ticket, actor, *, reason: str) -> TicketEvent:
+    return _event(ticket, EventKind.SECRET_WIPE, actor, reason=reason)

@@ -1,0 +1,524 @@
+"""Every change to a ticket: guarded, in a transaction, with its audit event.
+
+Callers (pages, the API, e-mail, phone, Celery) pass the acting user; the guards here
+decide whether that user may do it, so no caller has to remember.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+
+from django.core.files.base import File
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from helpdesk.errors import Conflict, DomainError, NotFound, PermissionDenied
+from queues.models import Line, RoutingRule
+from tickets import events, secrets
+from tickets.models import (
+    Attachment,
+    Category,
+    Channel,
+    LineStint,
+    Message,
+    ReplyTemplate,
+    Status,
+    Ticket,
+    TicketSecret,
+    Urgency,
+)
+from tickets.selectors import can_work_ticket, customer_can_see_ticket
+from tickets.uploads import validate_upload
+
+logger = logging.getLogger(__name__)
+
+# status -> statuses it may move to. Everything else is refused with 409.
+TRANSITIONS: dict[str, set[str]] = {
+    Status.NEW: {Status.IN_PROGRESS, Status.WAITING_AGENT, Status.WAITING_CUSTOMER, Status.RESOLVED},
+    Status.WAITING_AGENT: {Status.IN_PROGRESS, Status.WAITING_CUSTOMER, Status.RESOLVED},
+    Status.IN_PROGRESS: {Status.WAITING_AGENT, Status.WAITING_CUSTOMER, Status.RESOLVED},
+    Status.WAITING_CUSTOMER: {Status.WAITING_AGENT, Status.IN_PROGRESS, Status.RESOLVED},
+    Status.RESOLVED: {Status.CLOSED, Status.WAITING_AGENT},
+    Status.CLOSED: {Status.WAITING_AGENT},
+}
+SUBJECT_MAX = 200
+BODY_MAX = 50_000
+
+
+def _status_label(status: str) -> str:
+    return str(Status(status).label)
+
+
+def _guard_transition(ticket: Ticket, new: str) -> None:
+    if new not in TRANSITIONS[ticket.status]:
+        raise Conflict(
+            _("A ticket that is “%(old)s” cannot become “%(new)s”.")
+            % {"old": _status_label(ticket.status), "new": _status_label(new)},
+            code="illegal_transition",
+        )
+
+
+def _set_status(ticket: Ticket, new: str, actor: User | None, *, now: dt.datetime, reason: str = "") -> list[str]:
+    """Move to `new` (guarded) and return the fields that changed."""
+    _guard_transition(ticket, new)
+    old = ticket.status
+    ticket.status = new
+    changed = ["status"]
+    if new == Status.RESOLVED:
+        ticket.resolved_at = now
+        changed.append("resolved_at")
+    if new == Status.CLOSED:
+        ticket.closed_at = now
+        ticket.solved_at_first_level = _solved_at_first_level(ticket)
+        changed += ["closed_at", "solved_at_first_level"]
+    if old in (Status.RESOLVED, Status.CLOSED) and new == Status.WAITING_AGENT:
+        ticket.resolved_at = None
+        ticket.closed_at = None
+        ticket.solved_at_first_level = None
+        changed += ["resolved_at", "closed_at", "solved_at_first_level"]
+    events.status_changed(ticket, actor, old=old, new=new, reason=reason)
+    return changed
+
+
+def _solved_at_first_level(ticket: Ticket) -> bool:
+    """Solved where it started, at level 1, without ever leaving the first level."""
+    return not ticket.stints.exclude(line__level=1).exists() and ticket.line.level == 1
+
+
+def _save(ticket: Ticket, fields: list[str], now: dt.datetime) -> None:
+    ticket.updated_at = now
+    ticket.save(update_fields=sorted(set(fields) | {"updated_at"}))
+
+
+def _require_staff(ticket: Ticket, actor: User) -> None:
+    if not can_work_ticket(actor, ticket):
+        if actor.is_customer:
+            raise NotFound(_("No such ticket."))
+        raise PermissionDenied(_("Only staff of the line “%(line)s” may do this.") % {"line": ticket.line.name})
+
+
+def _require_customer(ticket: Ticket, actor: User) -> None:
+    if not actor.is_customer or not customer_can_see_ticket(actor, ticket):
+        if actor.is_customer:
+            raise NotFound(_("No such ticket."))
+        raise PermissionDenied(_("Only the customer can do this."))
+
+
+def _clean_text(value: str, *, field: str, label: str, max_length: int) -> str:
+    value = (value or "").strip()
+    if not value:
+        raise DomainError(_("%(label)s must not be empty.") % {"label": label}, code="required", field=field)
+    if len(value) > max_length:
+        raise DomainError(
+            _("%(label)s is too long (%(length)d characters, at most %(max)d).")
+            % {"label": label, "length": len(value), "max": max_length},
+            code="too_long",
+            field=field,
+        )
+    return value
+
+
+def route(*, category: str, urgency: str) -> Line:
+    """The line a new ticket of this category and urgency goes to."""
+    rule = (
+        RoutingRule.objects.filter(category=category, urgency__in=[urgency, ""])
+        .select_related("line")
+        .order_by("-urgency")  # the rule for this urgency before the one for any
+        .first()
+    )
+    if rule is not None and rule.line.is_active:
+        return rule.line
+    line = Line.objects.filter(is_active=True, kind=Line.Kind.TIER).order_by("level", "position").first()
+    if line is None:
+        raise DomainError(_("No support line is set up to receive tickets."), code="no_line")
+    return line
+
+
+def _attach(ticket: Ticket, message: Message | None, actor: User, uploads, now: dt.datetime) -> list[Attachment]:
+    checked = [(upload, *validate_upload(upload, count=len(uploads))) for upload in uploads]
+    attachments = []
+    for upload, name, content_type, digest in checked:
+        attachment = Attachment(
+            ticket=ticket,
+            message=message,
+            original_name=name,
+            content_type=content_type,
+            size=upload.size,
+            sha256=digest,
+            uploaded_by=actor,
+            created_at=now,
+        )
+        # A random stored name: the customer's file name never reaches the file system.
+        attachment.file.save(uuid.uuid4().hex, File(upload), save=False)
+        attachment.save()
+        events.attachment_added(ticket, actor, attachment=attachment)
+        attachments.append(attachment)
+    return attachments
+
+
+@transaction.atomic
+def ticket_create(
+    *,
+    customer: User,
+    subject: str,
+    body: str,
+    category: str = Category.GENERAL,
+    urgency: str = Urgency.NORMAL,
+    service: str = "",
+    channel: str = Channel.PANEL,
+    created_by: User | None = None,
+    attachments=(),
+    access_data: str = "",
+) -> Ticket:
+    """Open a ticket for `customer`, routed to its line. `created_by` is an agent filing on
+    the customer's behalf (phone, chat); otherwise the customer files it."""
+    actor = created_by or customer
+    if not customer.is_customer or not customer.is_active:
+        raise DomainError(_("Tickets are filed for customers."), code="not_a_customer", field="customer")
+    if created_by is not None and created_by != customer and not created_by.is_support_staff:
+        raise PermissionDenied(_("Only support staff may file a ticket for a customer."))
+    if category not in Category.values:
+        raise DomainError(_("Unknown category “%(value)s”.") % {"value": category}, code="invalid", field="category")
+    if urgency not in Urgency.values:
+        raise DomainError(_("Unknown urgency “%(value)s”.") % {"value": urgency}, code="invalid", field="urgency")
+    if channel not in Channel.values:
+        raise DomainError(_("Unknown channel “%(value)s”.") % {"value": channel}, code="invalid", field="channel")
+    subject = _clean_text(subject, field="subject", label=_("The subject"), max_length=SUBJECT_MAX)
+    body = _clean_text(body, field="body", label=_("The description"), max_length=BODY_MAX)
+    now = timezone.now()
+    line = route(category=category, urgency=urgency)
+    ticket = Ticket.objects.create(
+        subject=subject,
+        body=body,
+        category=category,
+        urgency=urgency,
+        service=(service or "").strip()[:200],
+        channel=channel,
+        status=Status.NEW,
+        line=line,
+        customer=customer,
+        organisation_id=customer.organisation_id,
+        language=customer.language,
+        created_at=now,
+        updated_at=now,
+        last_activity_at=now,
+        line_entered_at=now,
+    )
+    ticket.refresh_from_db(fields=["number"])
+    LineStint.objects.create(ticket=ticket, line=line, entered_at=now)
+    events.created(ticket, actor)
+    _attach(ticket, None, actor, list(attachments), now)
+    if access_data and access_data.strip():
+        _store_secret(ticket, actor, access_data, now)
+    logger.info("ticket created: number=%s line=%s channel=%s", ticket.number, line.code, channel)
+    return ticket
+
+
+@transaction.atomic
+def message_add(
+    *,
+    ticket: Ticket,
+    author: User,
+    body: str,
+    kind: str = Message.Kind.PUBLIC,
+    attachments=(),
+    wait_for_customer: bool = False,
+) -> Message:
+    """A reply or an internal note. A customer's reply puts the ticket back to the agents;
+    an agent's public reply counts as the first response and, if asked, waits for the customer."""
+    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    if author.is_customer:
+        _require_customer(ticket, author)
+        if kind != Message.Kind.PUBLIC:
+            raise PermissionDenied(_("Customers can only write replies."))
+        if ticket.status == Status.CLOSED:
+            raise Conflict(_("This ticket is closed; reopen it to write again."), code="ticket_closed")
+    else:
+        _require_staff(ticket, author)
+        if kind not in (Message.Kind.PUBLIC, Message.Kind.NOTE):
+            raise DomainError(_("Unknown kind of message."), code="invalid", field="kind")
+        if ticket.status == Status.CLOSED and kind == Message.Kind.PUBLIC:
+            raise Conflict(_("This ticket is closed; it cannot be answered."), code="ticket_closed")
+    body = _clean_text(body, field="body", label=_("The message"), max_length=BODY_MAX)
+    now = timezone.now()
+    message = Message.objects.create(ticket=ticket, author=author, kind=kind, body=body, created_at=now)
+    events.message_added(ticket, author, message=message)
+    _attach(ticket, message, author, list(attachments), now)
+    changed = ["last_activity_at"]
+    ticket.last_activity_at = now
+    if author.is_customer:
+        if ticket.status in (Status.WAITING_CUSTOMER, Status.RESOLVED):
+            changed += _set_status(ticket, Status.WAITING_AGENT, author, now=now, reason="customer replied")
+    elif kind == Message.Kind.PUBLIC:
+        if ticket.first_response_at is None:
+            ticket.first_response_at = now
+            changed.append("first_response_at")
+        if ticket.assignee_id is None and ticket.status in (Status.NEW, Status.WAITING_AGENT):
+            events.assignee_changed(ticket, author, old=None, new=author)
+            ticket.assignee = author
+            changed.append("assignee")
+        target = Status.WAITING_CUSTOMER if wait_for_customer else Status.IN_PROGRESS
+        if ticket.status != target and ticket.status != Status.RESOLVED:
+            changed += _set_status(ticket, target, author, now=now)
+    _save(ticket, changed, now)
+    return message
+
+
+@transaction.atomic
+def ticket_take(*, ticket: Ticket, agent: User) -> Ticket:
+    """An agent of the line takes a waiting ticket."""
+    ticket = Ticket.objects.select_for_update().select_related("line").get(pk=ticket.pk)
+    _require_staff(ticket, agent)
+    if ticket.assignee_id == agent.id:
+        raise Conflict(_("You already have this ticket."), code="already_yours")
+    if ticket.assignee_id is not None:
+        raise Conflict(
+            _("%(name)s is working on this ticket; they can release it.") % {"name": ticket.assignee.display_name},
+            code="taken",
+        )
+    if ticket.status not in (Status.NEW, Status.WAITING_AGENT, Status.WAITING_CUSTOMER):
+        raise Conflict(
+            _("A ticket that is “%(status)s” cannot be taken.") % {"status": _status_label(ticket.status)},
+            code="illegal_transition",
+        )
+    now = timezone.now()
+    events.assignee_changed(ticket, agent, old=None, new=agent)
+    ticket.assignee = agent
+    changed = ["assignee"]
+    if ticket.status != Status.WAITING_CUSTOMER:
+        changed += _set_status(ticket, Status.IN_PROGRESS, agent, now=now)
+    _save(ticket, changed, now)
+    return ticket
+
+
+@transaction.atomic
+def ticket_release(*, ticket: Ticket, agent: User, reason: str = "") -> Ticket:
+    """Give a ticket back to its line (shift change) without losing anything."""
+    # Lock only the ticket row: the assignee is a nullable join that FOR UPDATE cannot lock.
+    ticket = Ticket.objects.select_for_update(of=("self",)).select_related("line", "assignee").get(pk=ticket.pk)
+    _require_staff(ticket, agent)
+    if ticket.assignee_id is None:
+        raise Conflict(_("Nobody has this ticket."), code="not_assigned")
+    if ticket.assignee_id != agent.id and not agent.is_management:
+        raise PermissionDenied(_("Only the agent who has the ticket, or a manager, can release it."))
+    now = timezone.now()
+    events.assignee_changed(ticket, agent, old=ticket.assignee, new=None)
+    ticket.assignee = None
+    changed = ["assignee"]
+    if ticket.status == Status.IN_PROGRESS:
+        changed += _set_status(ticket, Status.WAITING_AGENT, agent, now=now, reason=reason or "released")
+    _save(ticket, changed, now)
+    return ticket
+
+
+@transaction.atomic
+def ticket_transfer(*, ticket: Ticket, actor: User, to_line: Line, reason: str) -> Ticket:
+    """Pass a ticket to the next level or another department, with a reason in the history."""
+    ticket = Ticket.objects.select_for_update().select_related("line").get(pk=ticket.pk)
+    _require_staff(ticket, actor)
+    reason = _clean_text(reason, field="reason", label=_("The reason"), max_length=1000)
+    if ticket.status in (Status.RESOLVED, Status.CLOSED):
+        raise Conflict(
+            _("A ticket that is “%(status)s” cannot be transferred.") % {"status": _status_label(ticket.status)},
+            code="illegal_transition",
+        )
+    if to_line.id == ticket.line_id:
+        raise Conflict(_("The ticket is already in this line."), code="same_line")
+    if not to_line.is_active:
+        raise DomainError(_("That line is not active."), code="inactive_line", field="line")
+    now = timezone.now()
+    old_line = ticket.line
+    stint = LineStint.objects.select_for_update().filter(ticket=ticket, left_at__isnull=True).first()
+    seconds = int((now - ticket.line_entered_at).total_seconds())
+    if stint is not None:
+        stint.left_at = now
+        stint.save(update_fields=["left_at"])
+    LineStint.objects.create(ticket=ticket, line=to_line, entered_at=now)
+    events.transferred(ticket, actor, old_line=old_line, new_line=to_line, reason=reason, seconds_in_old_line=seconds)
+    ticket.line = to_line
+    ticket.line_entered_at = now
+    changed = ["line", "line_entered_at"]
+    if ticket.assignee_id is not None:
+        events.assignee_changed(ticket, actor, old=ticket.assignee, new=None)
+        ticket.assignee = None
+        changed.append("assignee")
+    if ticket.status != Status.WAITING_AGENT:
+        changed += _set_status(ticket, Status.WAITING_AGENT, actor, now=now, reason="transferred")
+    message = Message.objects.create(
+        ticket=ticket,
+        author=None,
+        kind=Message.Kind.SYSTEM,
+        body=_("Passed from “%(old)s” to “%(new)s”.") % {"old": old_line.name, "new": to_line.name},
+        created_at=now,
+    )
+    events.message_added(ticket, actor, message=message)
+    ticket.last_activity_at = now
+    changed.append("last_activity_at")
+    _save(ticket, changed, now)
+    return ticket
+
+
+@transaction.atomic
+def ticket_set_urgency(*, ticket: Ticket, actor: User, urgency: str, reason: str) -> Ticket:
+    ticket = Ticket.objects.select_for_update().select_related("line").get(pk=ticket.pk)
+    _require_staff(ticket, actor)
+    if urgency not in Urgency.values:
+        raise DomainError(_("Unknown urgency “%(value)s”.") % {"value": urgency}, code="invalid", field="urgency")
+    reason = _clean_text(reason, field="reason", label=_("The reason"), max_length=1000)
+    if ticket.status in (Status.RESOLVED, Status.CLOSED):
+        raise Conflict(
+            _("A ticket that is “%(status)s” keeps its urgency.") % {"status": _status_label(ticket.status)},
+            code="illegal_transition",
+        )
+    if urgency == ticket.urgency:
+        raise Conflict(_("The ticket already has this urgency."), code="unchanged")
+    events.urgency_changed(ticket, actor, old=ticket.urgency, new=urgency, reason=reason)
+    ticket.urgency = urgency
+    _save(ticket, ["urgency"], timezone.now())
+    return ticket
+
+
+@transaction.atomic
+def ticket_set_promise(*, ticket: Ticket, actor: User, promised_by: dt.datetime, reason: str = "") -> Ticket:
+    """ "We expect to have this solved by …": shown to the customer; changing it needs a reason."""
+    ticket = Ticket.objects.select_for_update().select_related("line").get(pk=ticket.pk)
+    _require_staff(ticket, actor)
+    if ticket.status in (Status.RESOLVED, Status.CLOSED):
+        raise Conflict(_("A solved ticket needs no promise."), code="illegal_transition")
+    now = timezone.now()
+    if timezone.is_naive(promised_by):
+        raise DomainError(_("Give the time with its time zone."), code="invalid", field="promised_by")
+    if promised_by <= now:
+        raise DomainError(_("The promised time must be in the future."), code="in_the_past", field="promised_by")
+    reason = (reason or "").strip()
+    if ticket.promised_by is not None and not reason:
+        raise DomainError(
+            _("Say why the promised time changes; the customer sees it."), code="reason_required", field="reason"
+        )
+    events.promise_set(ticket, actor, old=ticket.promised_by, new=promised_by, reason=reason)
+    ticket.promised_by = promised_by
+    _save(ticket, ["promised_by"], now)
+    return ticket
+
+
+@transaction.atomic
+def ticket_resolve(*, ticket: Ticket, actor: User) -> Ticket:
+    """The agent considers it solved; the customer confirms or reopens."""
+    ticket = Ticket.objects.select_for_update().select_related("line").get(pk=ticket.pk)
+    _require_staff(ticket, actor)
+    now = timezone.now()
+    changed = _set_status(ticket, Status.RESOLVED, actor, now=now)
+    _save(ticket, changed, now)
+    return ticket
+
+
+@transaction.atomic
+def ticket_confirm(*, ticket: Ticket, customer: User) -> Ticket:
+    """The customer confirms the solution: the ticket closes and its access data is wiped."""
+    ticket = Ticket.objects.select_for_update().select_related("line").get(pk=ticket.pk)
+    _require_customer(ticket, customer)
+    now = timezone.now()
+    changed = _set_status(ticket, Status.CLOSED, customer, now=now, reason="confirmed by the customer")
+    _wipe_secret(ticket, customer, reason="ticket closed")
+    _close_stint(ticket, now)
+    _save(ticket, changed, now)
+    return ticket
+
+
+@transaction.atomic
+def ticket_reopen(*, ticket: Ticket, customer: User, body: str) -> Ticket:
+    """The customer says it is not solved: back to the agents of the line, with a message."""
+    ticket = Ticket.objects.select_for_update().select_related("line").get(pk=ticket.pk)
+    _require_customer(ticket, customer)
+    body = _clean_text(body, field="body", label=_("The message"), max_length=BODY_MAX)
+    if ticket.status not in (Status.RESOLVED, Status.CLOSED):
+        raise Conflict(_("Only a resolved or closed ticket can be reopened."), code="illegal_transition")
+    now = timezone.now()
+    was_closed = ticket.status == Status.CLOSED
+    changed = _set_status(ticket, Status.WAITING_AGENT, customer, now=now, reason="reopened by the customer")
+    if was_closed:
+        LineStint.objects.create(ticket=ticket, line=ticket.line, entered_at=now)
+        ticket.line_entered_at = now
+        changed.append("line_entered_at")
+    message = Message.objects.create(
+        ticket=ticket, author=customer, kind=Message.Kind.PUBLIC, body=body, created_at=now
+    )
+    events.message_added(ticket, customer, message=message)
+    ticket.last_activity_at = now
+    changed.append("last_activity_at")
+    _save(ticket, changed, now)
+    return ticket
+
+
+def _close_stint(ticket: Ticket, now: dt.datetime) -> None:
+    LineStint.objects.filter(ticket=ticket, left_at__isnull=True).update(left_at=now)
+
+
+def _store_secret(ticket: Ticket, actor: User, plaintext: str, now: dt.datetime) -> None:
+    plaintext = plaintext.strip()
+    if len(plaintext) > 10_000:
+        raise DomainError(_("Access data is limited to 10,000 characters."), code="too_long", field="access_data")
+    TicketSecret.objects.update_or_create(
+        ticket=ticket,
+        defaults={"ciphertext": secrets.encrypt(plaintext), "created_by": actor, "updated_at": now},
+    )
+    events.secret_stored(ticket, actor)
+
+
+def _wipe_secret(ticket: Ticket, actor: User | None, *, reason: str) -> None:
+    deleted, _by_model = TicketSecret.objects.filter(ticket=ticket).delete()
+    if deleted:
+        events.secret_wiped(ticket, actor, reason=reason)
+
+
+@transaction.atomic
+def secret_store(*, ticket: Ticket, actor: User, access_data: str) -> None:
+    """The customer (or staff of the line) stores server access data on an open ticket."""
+    ticket = Ticket.objects.select_for_update().select_related("line").get(pk=ticket.pk)
+    if actor.is_customer:
+        _require_customer(ticket, actor)
+    else:
+        _require_staff(ticket, actor)
+    if ticket.status == Status.CLOSED:
+        raise Conflict(_("A closed ticket keeps no access data."), code="ticket_closed")
+    if not (access_data or "").strip():
+        raise DomainError(_("Access data must not be empty."), code="required", field="access_data")
+    _store_secret(ticket, actor, access_data, timezone.now())
+
+
+@transaction.atomic
+def secret_reveal(*, ticket: Ticket, actor: User) -> str:
+    """Decrypt the access data for staff of the ticket's current line; every reveal is audited."""
+    ticket = Ticket.objects.select_related("line").get(pk=ticket.pk)
+    if actor.is_customer:
+        if not customer_can_see_ticket(actor, ticket):
+            raise NotFound(_("No such ticket."))
+        raise PermissionDenied(_("Access data is shown only to the staff working on the ticket."))
+    if not ticket.line.memberships.filter(user=actor).exists():
+        raise PermissionDenied(_("Access data is shown only to the staff of the ticket's current line."))
+    stored = TicketSecret.objects.filter(ticket=ticket).first()
+    if stored is None:
+        raise NotFound(_("This ticket has no access data."), code="no_secret")
+    events.secret_revealed(ticket, actor)
+    return secrets.decrypt(stored.ciphertext)
+
+
+def template_render(*, template: ReplyTemplate, ticket: Ticket, agent: User) -> str:
+    """Fill a reply template's placeholders for this ticket."""
+    if not can_work_ticket(agent, ticket):
+        raise PermissionDenied(_("Only staff of the line may use its templates."))
+    if template.line_id != ticket.line_id and not agent.is_management:
+        raise PermissionDenied(_("This template belongs to another line."))
+    values = {
+        "customer_name": ticket.customer.get_full_name() or ticket.customer.get_username(),
+        "ticket_number": ticket.number,
+        "agent_name": agent.display_name,
+    }
+    text = template.body
+    for key, value in values.items():
+        text = text.replace("{" + key + "}", str(value))
+    return text

@@ -1,0 +1,27 @@
+from django.urls import path
+
+from tickets import views
+
+panel_patterns = [
+    path("", views.PanelTicketList.as_view(), name="panel-tickets"),
+    path("new/", views.PanelTicketCreate.as_view(), name="panel-ticket-new"),
+    path("<int:number>/", views.PanelTicketDetail.as_view(), name="panel-ticket"),
+    path("<int:number>/reply/", views.PanelReply.as_view(), name="panel-ticket-reply"),
+    path("<int:number>/confirm/", views.PanelConfirm.as_view(), name="panel-ticket-confirm"),
+    path("<int:number>/reopen/", views.PanelReopen.as_view(), name="panel-ticket-reopen"),
+    path("<int:number>/access-data/", views.PanelAccessData.as_view(), name="panel-ticket-access-data"),
+]
+
+desk_patterns = [
+    path("", views.DeskTicketList.as_view(), name="desk-tickets"),
+    path("new/", views.DeskTicketCreate.as_view(), name="desk-ticket-new"),
+    path("<int:number>/", views.DeskTicketDetail.as_view(), name="desk-ticket"),
+    path("<int:number>/reply/", views.DeskReply.as_view(), name="desk-ticket-reply"),
+    path("<int:number>/take/", views.DeskTake.as_view(), name="desk-ticket-take"),
+    path("<int:number>/release/", views.DeskRelease.as_view(), name="desk-ticket-release"),
+    path("<int:number>/transfer/", views.DeskTransfer.as_view(), name="desk-ticket-transfer"),
+    path("<int:number>/promise/", views.DeskPromise.as_view(), name="desk-ticket-promise"),
+    path("<int:number>/urgency/", views.DeskUrgency.as_view(), name="desk-ticket-urgency"),
+    path("<int:number>/resolve/", views.DeskResolve.as_view(), name="desk-ticket-resolve"),
+    path("<int:number>/reveal/", views.DeskReveal.as_view(), name="desk-ticket-reveal"),
+]

@@ -1,0 +1,394 @@
+"""Ticket pages of the customer control panel (/panel/tickets/) and the agent workspace
+(/desk/tickets/). Thin: each view validates a form, calls one service or selector, renders."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views import View
+
+from accounts.models import Role, User
+from accounts.permissions import AreaRequiredMixin
+from helpdesk.errors import DomainError, NotFound
+from queues.models import Line
+from tickets import selectors, services
+from tickets.forms import (
+    AccessDataForm,
+    AgentReplyForm,
+    ListFilterForm,
+    PromiseForm,
+    ReopenForm,
+    ReplyForm,
+    TicketForm,
+    TransferForm,
+)
+from tickets.models import Category, Status, Urgency
+
+PAGE_SIZE = 20
+
+
+def _page(request, queryset):
+    paginator = Paginator(queryset, PAGE_SIZE)
+    page = paginator.get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return page, urlencode(query, doseq=True)
+
+
+def _get_ticket(user, number: int):
+    try:
+        return selectors.ticket_get(user=user, number=number)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+
+
+def _report(request, error: DomainError) -> None:
+    messages.error(request, error.message)
+
+
+class TicketActionView(AreaRequiredMixin, View):
+    """POST-only actions on one ticket: run the service, say what happened, go back."""
+
+    area = ""
+    success_message = ""
+
+    # Subclasses define act(request, ticket), which calls one service.
+
+    def post(self, request, number: int):
+        ticket = _get_ticket(request.user, number)
+        try:
+            result = self.act(request, ticket)
+        except DomainError as error:
+            _report(request, error)
+        else:
+            if result is not False and self.success_message:
+                messages.success(request, _(self.success_message))
+        return redirect(f"{self.area}-ticket", number=number)
+
+
+# --- control panel -----------------------------------------------------------------
+
+
+class PanelTicketList(AreaRequiredMixin, View):
+    area = "panel"
+
+    def get(self, request):
+        form = ListFilterForm(request.GET or None)
+        filters = form.cleaned_data if form.is_valid() else {}
+        tickets = selectors.ticket_list(user=request.user, search=filters.get("q"), status=filters.get("status"))
+        page, query = _page(request, tickets)
+        return render(request, "tickets/panel_list.html", {"page": page, "query": query, "form": form})
+
+
+class PanelTicketCreate(AreaRequiredMixin, View):
+    area = "panel"
+
+    def get(self, request):
+        return render(request, "tickets/panel_new.html", {"form": TicketForm()})
+
+    def post(self, request):
+        form = TicketForm(request.POST, request.FILES)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                ticket = services.ticket_create(
+                    customer=request.user,
+                    subject=data["subject"],
+                    body=data["body"],
+                    category=data["category"],
+                    urgency=data["urgency"],
+                    service=data["service"],
+                    attachments=data["attachments"],
+                    access_data=data["access_data"],
+                )
+            except DomainError as error:
+                form.add_error(error.field if error.field in form.fields else None, error.message)
+            else:
+                messages.success(request, _("Ticket #%(number)s is filed.") % {"number": ticket.number})
+                return redirect("panel-ticket", number=ticket.number)
+        return render(request, "tickets/panel_new.html", {"form": form}, status=400)
+
+
+class PanelTicketDetail(AreaRequiredMixin, View):
+    area = "panel"
+
+    def get(self, request, number: int):
+        ticket = _get_ticket(request.user, number)
+        context = {
+            "ticket": ticket,
+            "thread": selectors.ticket_thread(ticket=ticket, user=request.user),
+            "ticket_files": [
+                a for a in selectors.ticket_attachments(ticket=ticket, user=request.user) if not a.message_id
+            ],
+            "reply_form": ReplyForm(),
+            "reopen_form": ReopenForm(),
+            "access_form": AccessDataForm(),
+            "has_access_data": hasattr(ticket, "secret"),
+            "can_reply": ticket.status != Status.CLOSED,
+            "can_confirm": ticket.status == Status.RESOLVED,
+            "can_reopen": ticket.status in (Status.RESOLVED, Status.CLOSED),
+        }
+        return render(request, "tickets/panel_detail.html", context)
+
+
+class PanelReply(TicketActionView):
+    area = "panel"
+    success_message = "Your message is sent."
+
+    def act(self, request, ticket):
+        form = ReplyForm(request.POST, request.FILES)
+        if not form.is_valid():
+            raise DomainError(_("Write a message first."), field="body")
+        services.message_add(
+            ticket=ticket,
+            author=request.user,
+            body=form.cleaned_data["body"],
+            attachments=form.cleaned_data["attachments"],
+        )
+
+
+class PanelConfirm(TicketActionView):
+    area = "panel"
+    success_message = "Thank you! The ticket is closed."
+
+    def act(self, request, ticket):
+        services.ticket_confirm(ticket=ticket, customer=request.user)
+
+
+class PanelReopen(TicketActionView):
+    area = "panel"
+    success_message = "The ticket is open again; the support team will answer."
+
+    def act(self, request, ticket):
+        form = ReopenForm(request.POST)
+        if not form.is_valid():
+            raise DomainError(_("Tell us what is still wrong."), field="body")
+        services.ticket_reopen(ticket=ticket, customer=request.user, body=form.cleaned_data["body"])
+
+
+class PanelAccessData(TicketActionView):
+    area = "panel"
+    success_message = "Access data is stored encrypted."
+
+    def act(self, request, ticket):
+        form = AccessDataForm(request.POST)
+        if not form.is_valid():
+            raise DomainError(_("Access data must not be empty."), field="access_data")
+        services.secret_store(ticket=ticket, actor=request.user, access_data=form.cleaned_data["access_data"])
+
+
+# --- agent workspace ---------------------------------------------------------------
+
+
+class DeskTicketList(AreaRequiredMixin, View):
+    area = "desk"
+
+    def get(self, request):
+        form = ListFilterForm(request.GET or None)
+        filters = form.cleaned_data if form.is_valid() else {}
+        line = request.GET.get("line") or None
+        assignee = request.GET.get("assignee") if request.GET.get("assignee") in ("me", "none") else None
+        urgency = request.GET.get("urgency") if request.GET.get("urgency") in Urgency.values else None
+        category = request.GET.get("category") if request.GET.get("category") in Category.values else None
+        open_only = request.GET.get("open", "1") == "1" and not filters.get("status")
+        tickets = selectors.ticket_list(
+            user=request.user,
+            search=filters.get("q"),
+            status=filters.get("status"),
+            line=line,
+            assignee=assignee,
+            urgency=urgency,
+            category=category,
+            open_only=open_only,
+        )
+        page, query = _page(request, tickets)
+        context = {
+            "page": page,
+            "query": query,
+            "form": form,
+            "lines": list(selectors.lines_for_agent(user=request.user)),
+            "selected": {"line": line, "assignee": assignee, "urgency": urgency, "category": category},
+            "urgencies": Urgency.choices,
+            "categories": Category.choices,
+            "open_only": open_only,
+        }
+        return render(request, "tickets/desk_list.html", context)
+
+
+class DeskTicketCreate(AreaRequiredMixin, View):
+    """An agent files a ticket on a customer's behalf (phone, chat)."""
+
+    area = "desk"
+
+    def get(self, request):
+        return render(request, "tickets/desk_new.html", {"form": TicketForm(), "customer_query": ""})
+
+    def post(self, request):
+        form = TicketForm(request.POST, request.FILES)
+        username = (request.POST.get("customer") or "").strip()
+        customer = User.objects.filter(username=username, role=Role.CUSTOMER).first()
+        if customer is None:
+            form.add_error(None, _("No customer with the login “%(name)s”.") % {"name": username})
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                ticket = services.ticket_create(
+                    customer=customer,
+                    created_by=request.user,
+                    channel=request.POST.get("channel") or "phone",
+                    subject=data["subject"],
+                    body=data["body"],
+                    category=data["category"],
+                    urgency=data["urgency"],
+                    service=data["service"],
+                    attachments=data["attachments"],
+                    access_data=data["access_data"],
+                )
+            except DomainError as error:
+                form.add_error(error.field if error.field in form.fields else None, error.message)
+            else:
+                messages.success(request, _("Ticket #%(number)s is filed.") % {"number": ticket.number})
+                return redirect("desk-ticket", number=ticket.number)
+        return render(request, "tickets/desk_new.html", {"form": form, "customer_query": username}, status=400)
+
+
+class DeskTicketDetail(AreaRequiredMixin, View):
+    area = "desk"
+
+    def get(self, request, number: int):
+        ticket = _get_ticket(request.user, number)
+        can_work = selectors.can_work_ticket(request.user, ticket)
+        templates = selectors.templates_for(ticket=ticket) if can_work else []
+        rendered = {
+            template.id: services.template_render(template=template, ticket=ticket, agent=request.user)
+            for template in templates
+        }
+        context = {
+            "ticket": ticket,
+            "can_work": can_work,
+            "thread": selectors.ticket_thread(ticket=ticket, user=request.user),
+            "ticket_files": [
+                a for a in selectors.ticket_attachments(ticket=ticket, user=request.user) if not a.message_id
+            ],
+            "history": selectors.ticket_history(ticket=ticket, user=request.user),
+            "stints": selectors.ticket_stints(ticket=ticket),
+            "templates": [(template, rendered[template.id]) for template in templates],
+            "reply_form": AgentReplyForm(),
+            "transfer_form": TransferForm(lines=selectors.transfer_targets(ticket=ticket)),
+            "promise_form": PromiseForm(),
+            "has_access_data": hasattr(ticket, "secret"),
+            "is_line_member": ticket.line.memberships.filter(user=request.user).exists(),
+            "urgencies": Urgency.choices,
+        }
+        return render(request, "tickets/desk_detail.html", context)
+
+
+class DeskReply(TicketActionView):
+    area = "desk"
+    success_message = "Saved."
+
+    def act(self, request, ticket):
+        form = AgentReplyForm(request.POST, request.FILES)
+        if not form.is_valid():
+            raise DomainError(_("Write a message first."), field="body")
+        services.message_add(
+            ticket=ticket,
+            author=request.user,
+            body=form.cleaned_data["body"],
+            kind=form.cleaned_data["kind"],
+            wait_for_customer=form.cleaned_data["wait_for_customer"],
+            attachments=form.cleaned_data["attachments"],
+        )
+
+
+class DeskTake(TicketActionView):
+    area = "desk"
+    success_message = "The ticket is yours."
+
+    def act(self, request, ticket):
+        services.ticket_take(ticket=ticket, agent=request.user)
+
+
+class DeskRelease(TicketActionView):
+    area = "desk"
+    success_message = "The ticket is back in its line."
+
+    def act(self, request, ticket):
+        services.ticket_release(ticket=ticket, agent=request.user, reason=request.POST.get("reason", ""))
+
+
+class DeskTransfer(TicketActionView):
+    area = "desk"
+    success_message = "The ticket is transferred."
+
+    def act(self, request, ticket):
+        form = TransferForm(request.POST, lines=selectors.transfer_targets(ticket=ticket))
+        if not form.is_valid():
+            raise DomainError(_("Choose a line and give a reason."), field="reason")
+        line = Line.objects.get(code=form.cleaned_data["line"])
+        services.ticket_transfer(ticket=ticket, actor=request.user, to_line=line, reason=form.cleaned_data["reason"])
+
+    def post(self, request, number: int):
+        response = super().post(request, number)
+        # After a transfer the agent may no longer see the ticket: go back to the list then.
+        ticket = selectors.tickets_visible_to(request.user).filter(number=number).first()
+        return response if ticket is not None else redirect("desk-tickets")
+
+
+class DeskPromise(TicketActionView):
+    area = "desk"
+    success_message = "The customer sees the expected time."
+
+    def act(self, request, ticket):
+        form = PromiseForm(request.POST)
+        if not form.is_valid():
+            raise DomainError(_("Give a date and time."), field="promised_by")
+        services.ticket_set_promise(
+            ticket=ticket,
+            actor=request.user,
+            promised_by=form.cleaned_data["promised_by"],
+            reason=form.cleaned_data["reason"],
+        )
+
+
+class DeskUrgency(TicketActionView):
+    area = "desk"
+    success_message = "Urgency changed."
+
+    def act(self, request, ticket):
+        services.ticket_set_urgency(
+            ticket=ticket,
+            actor=request.user,
+            urgency=request.POST.get("urgency", ""),
+            reason=request.POST.get("reason", ""),
+        )
+
+
+class DeskResolve(TicketActionView):
+    area = "desk"
+    success_message = "Marked as solved; the customer is asked to confirm."
+
+    def act(self, request, ticket):
+        services.ticket_resolve(ticket=ticket, actor=request.user)
+
+
+class DeskReveal(AreaRequiredMixin, View):
+    """Reveal the access data in the response only (never stored in a session or cache); audited."""
+
+    area = "desk"
+
+    def post(self, request, number: int):
+        ticket = _get_ticket(request.user, number)
+        try:
+            plaintext = services.secret_reveal(ticket=ticket, actor=request.user)
+        except DomainError as error:
+            response = render(request, "tickets/_secret.html", {"error": error.message}, status=error.status_code)
+        else:
+            response = render(request, "tickets/_secret.html", {"access_data": plaintext, "ticket": ticket})
+        response["Cache-Control"] = "no-store"
+        return response
