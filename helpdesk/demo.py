@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import json
 import math
 import random
 from dataclasses import dataclass
@@ -30,7 +31,7 @@ from accounts.models import AgentProfile, CustomerProfile, Organisation, Plan, R
 from helpdesk import bulk
 from helpdesk.demo_logins import DEMO_PASSWORD
 from queues.models import Line, LineMembership, RoutingRule
-from tickets.models import Category, Channel, Message, ReplyTemplate, Status, Ticket, Urgency
+from tickets.models import Category, Channel, LineStint, Message, ReplyTemplate, Status, Ticket, TicketEvent, Urgency
 
 MOSCOW = ZoneInfo("Europe/Moscow")
 SEED = 20131001
@@ -490,6 +491,20 @@ def write_history(size: DemoSize, *, customers, staff, lines, until: dt.date, rn
     messages = bulk.copy_rows(Message._meta.db_table, MESSAGE_COLUMNS, message_rows())
     if progress:
         progress(f"{messages} messages written")
+
+    def stint_rows():
+        # The line that holds each ticket, from its creation (closed tickets left it on closing).
+        for ticket_id, (t, _messages) in zip(ticket_ids, generated, strict=True):
+            yield (ticket_id, t["line_id"], t["created_at"], t["closed_at"])
+
+    def event_rows():
+        for ticket_id, (t, _messages) in zip(ticket_ids, generated, strict=True):
+            data = json.dumps({"line": line_codes[t["line_id"]], "channel": t["channel"], "urgency": t["urgency"]})
+            yield (ticket_id, "created", t["customer_id"], data, t["created_at"])
+
+    line_codes = {line.id: line.code for line in lines.values()}
+    bulk.copy_rows(LineStint._meta.db_table, ["ticket_id", "line_id", "entered_at", "left_at"], stint_rows())
+    bulk.copy_rows(TicketEvent._meta.db_table, ["ticket_id", "kind", "actor_id", "data", "created_at"], event_rows())
     return tickets, messages
 
 

@@ -238,3 +238,18 @@ def test_other_customers_get_404_on_every_ticket_page(client, ticket):
     for name in ["panel-ticket-reply", "panel-ticket-confirm", "panel-ticket-reopen", "panel-ticket-access-data"]:
         assert client.post(reverse(name, args=[ticket.number]), {"body": "x", "access_data": "x"}).status_code == 404
     assert ticket.messages.count() == 0
+
+
+def test_colleagues_see_the_organisations_tickets_only_when_allowed(client, line):
+    from accounts.tests.factories import OrganisationFactory
+
+    organisation = OrganisationFactory()
+    author = CustomerFactory(username="author", organisation=organisation)
+    colleague = CustomerFactory(username="colleague", organisation=organisation)
+    ticket = TicketFactory(customer=author, organisation=organisation, line=line, subject="Company VPS")
+    client.force_login(colleague)
+    assert client.get(reverse("panel-ticket", args=[ticket.number])).status_code == 404
+    colleague.customer_profile.can_see_organisation_tickets = True
+    colleague.customer_profile.save()
+    assert client.get(reverse("panel-ticket", args=[ticket.number])).status_code == 200
+    assert "Company VPS" in client.get(reverse("panel-tickets")).content.decode()
