@@ -449,6 +449,7 @@ TICKET_COLUMNS = [
     "id", "number", "subject", "body", "category", "service", "channel", "urgency", "status", "line_id",
     "assignee_id", "customer_id", "organisation_id", "language", "created_at", "updated_at", "last_activity_at",
     "first_response_at", "resolved_at", "closed_at", "solved_at_first_level", "line_entered_at",
+    "queued_at", "virtual_time",
 ]  # fmt: skip
 MESSAGE_COLUMNS = ["id", "ticket_id", "author_id", "kind", "body", "created_at"]
 
@@ -470,7 +471,7 @@ def write_history(size: DemoSize, *, customers, staff, lines, until: dt.date, rn
                 t["status"], t["line_id"], t["assignee_id"], t["customer_id"], organisations[t["customer_id"]],
                 languages[t["customer_id"]], t["created_at"], t["last_activity_at"], t["last_activity_at"],
                 t["first_response_at"], t["resolved_at"], t["closed_at"], t["solved_at_first_level"],
-                t["created_at"],
+                t["created_at"], t["created_at"], t["created_at"],
             )  # fmt: skip
 
     def message_rows():

@@ -114,7 +114,7 @@ def test_api_list_shows_only_visible_tickets_and_never_bodies_or_access_data(wor
     assert SECRET not in body
 
 
-@pytest.mark.parametrize(("role", "expected"), zip(ROLES, [200, 404, 200, 404, 200], strict=True))
+@pytest.mark.parametrize(("role", "expected"), list(zip(ROLES, [200, 404, 200, 404, 200], strict=True)))
 def test_api_attachment_download(world, role, expected):
     attachment = Attachment.objects.get(ticket=world["ticket"])
     client = APIClient()
@@ -123,7 +123,7 @@ def test_api_attachment_download(world, role, expected):
     assert response.status_code == expected
 
 
-@pytest.mark.parametrize(("role", "expected"), zip(ROLES, [403, 403, 200, 200, 200], strict=True))
+@pytest.mark.parametrize(("role", "expected"), list(zip(ROLES, [403, 403, 200, 200, 200], strict=True)))
 def test_api_lines_are_for_staff(world, role, expected):
     client = APIClient()
     client.force_authenticate(world["users"][role])

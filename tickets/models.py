@@ -102,6 +102,12 @@ class Ticket(models.Model):
         _("expected to be solved by"), null=True, blank=True, help_text=_("The agent's promise to the customer.")
     )
     line_entered_at = models.DateTimeField(_("in this line since"), default=timezone.now, db_default=Now())
+    # The weighted queue (queues.services): the order key is stored, so taking the next
+    # ticket and counting a position are index scans.
+    queued_at = models.DateTimeField(_("queued at"), null=True, blank=True)
+    credit_minutes = models.PositiveIntegerField(_("head start (minutes)"), default=0, db_default=0)
+    virtual_time = models.DateTimeField(_("queue order key"), null=True, blank=True)
+    weight_parts = models.JSONField(_("weight, explained"), default=dict, blank=True, db_default={})
 
     class Meta:
         verbose_name = _("ticket")
@@ -110,6 +116,12 @@ class Ticket(models.Model):
         indexes = [
             models.Index(fields=["customer", "-last_activity_at"], name="tickets_customer_activity"),
             models.Index(fields=["line", "status", "-last_activity_at"], name="tickets_line_status_activity"),
+            # Waiting tickets per line in queue order: take-next and queue positions.
+            models.Index(
+                fields=["line", "virtual_time", "id"],
+                name="tickets_waiting_queue",
+                condition=models.Q(status__in=["new", "waiting_agent"], assignee__isnull=True),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -157,6 +169,7 @@ class EventKind(models.TextChoices):
     SECRET_SET = "secret_set", _("Access data stored")
     SECRET_REVEAL = "secret_reveal", _("Access data revealed")
     SECRET_WIPE = "secret_wipe", _("Access data wiped")
+    BOOST = "boost", _("Moved up the queue")
 
 
 class TicketEvent(models.Model):
@@ -185,6 +198,8 @@ class TicketEvent(models.Model):
         ordering = ["created_at", "id"]
         indexes = [
             models.Index(fields=["ticket", "created_at"], name="tickets_event_history"),
+            # A line's pace (takes per hour) for the estimated wait.
+            models.Index(fields=["kind", "created_at"], name="tickets_event_kind_time"),
             # "Tickets this agent worked on" for the agent's visibility scope.
             models.Index(fields=["actor", "ticket"], name="tickets_event_actor"),
         ]

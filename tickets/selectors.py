@@ -100,9 +100,12 @@ def ticket_list(
 
 def ticket_get(*, user: User, number: int) -> Ticket:
     """One ticket the user may see, or NotFound (also for tickets that exist but are not theirs)."""
-    ticket = tickets_visible_to(user).select_related("line", "assignee", "customer", "organisation").filter(
-        number=number
-    ).first()
+    ticket = (
+        tickets_visible_to(user)
+        .select_related("line", "assignee", "customer", "organisation")
+        .filter(number=number)
+        .first()
+    )
     if ticket is None:
         raise NotFound(_("No such ticket."))
     return ticket

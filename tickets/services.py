@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 import uuid
 
 from django.core.files.base import File
@@ -18,6 +19,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from helpdesk.errors import Conflict, DomainError, NotFound, PermissionDenied
 from queues.models import Line, RoutingRule
+from queues.services import queue_enqueue, queue_reweigh
 from tickets import events, secrets
 from tickets.models import (
     Attachment,
@@ -46,6 +48,7 @@ TRANSITIONS: dict[str, set[str]] = {
     Status.CLOSED: {Status.WAITING_AGENT},
 }
 SUBJECT_MAX = 200
+PLACEHOLDER = re.compile(r"\{(customer_name|ticket_number|agent_name)\}")
 BODY_MAX = 50_000
 
 
@@ -125,12 +128,12 @@ def _clean_text(value: str, *, field: str, label: str, max_length: int) -> str:
 def route(*, category: str, urgency: str) -> Line:
     """The line a new ticket of this category and urgency goes to."""
     rule = (
-        RoutingRule.objects.filter(category=category, urgency__in=[urgency, ""])
+        RoutingRule.objects.filter(category=category, urgency__in=[urgency, ""], line__is_active=True)
         .select_related("line")
         .order_by("-urgency")  # the rule for this urgency before the one for any
         .first()
     )
-    if rule is not None and rule.line.is_active:
+    if rule is not None:
         return rule.line
     line = Line.objects.filter(is_active=True, kind=Line.Kind.TIER).order_by("level", "position").first()
     if line is None:
@@ -191,7 +194,7 @@ def ticket_create(
     body = _clean_text(body, field="body", label=_("The description"), max_length=BODY_MAX)
     now = timezone.now()
     line = route(category=category, urgency=urgency)
-    ticket = Ticket.objects.create(
+    ticket = Ticket(
         subject=subject,
         body=body,
         category=category,
@@ -208,12 +211,15 @@ def ticket_create(
         last_activity_at=now,
         line_entered_at=now,
     )
+    queue_enqueue(ticket=ticket, now=now)
+    ticket.save(force_insert=True)
     ticket.refresh_from_db(fields=["number"])
     LineStint.objects.create(ticket=ticket, line=line, entered_at=now)
     events.created(ticket, actor)
-    _attach(ticket, None, actor, list(attachments), now)
     if access_data and access_data.strip():
         _store_secret(ticket, actor, access_data, now)
+    # Files last: once they are written nothing else in this transaction can fail.
+    _attach(ticket, None, actor, list(attachments), now)
     logger.info("ticket created: number=%s line=%s channel=%s", ticket.number, line.code, channel)
     return ticket
 
@@ -253,6 +259,8 @@ def message_add(
     if author.is_customer:
         if ticket.status in (Status.WAITING_CUSTOMER, Status.RESOLVED):
             changed += _set_status(ticket, Status.WAITING_AGENT, author, now=now, reason="customer replied")
+            if ticket.assignee_id is None:
+                changed += queue_enqueue(ticket=ticket, now=now)
     elif kind == Message.Kind.PUBLIC:
         if ticket.first_response_at is None:
             ticket.first_response_at = now
@@ -311,6 +319,9 @@ def ticket_release(*, ticket: Ticket, agent: User, reason: str = "") -> Ticket:
     changed = ["assignee"]
     if ticket.status == Status.IN_PROGRESS:
         changed += _set_status(ticket, Status.WAITING_AGENT, agent, now=now, reason=reason or "released")
+    if ticket.queued_at is None:
+        changed += queue_enqueue(ticket=ticket, now=now)
+    # Otherwise the ticket keeps its order key: it goes back to the same place in the queue.
     _save(ticket, changed, now)
     return ticket
 
@@ -348,6 +359,7 @@ def ticket_transfer(*, ticket: Ticket, actor: User, to_line: Line, reason: str) 
         changed.append("assignee")
     if ticket.status != Status.WAITING_AGENT:
         changed += _set_status(ticket, Status.WAITING_AGENT, actor, now=now, reason="transferred")
+    changed += queue_enqueue(ticket=ticket, now=now)
     message = Message.objects.create(
         ticket=ticket,
         author=None,
@@ -378,7 +390,7 @@ def ticket_set_urgency(*, ticket: Ticket, actor: User, urgency: str, reason: str
         raise Conflict(_("The ticket already has this urgency."), code="unchanged")
     events.urgency_changed(ticket, actor, old=ticket.urgency, new=urgency, reason=reason)
     ticket.urgency = urgency
-    _save(ticket, ["urgency"], timezone.now())
+    _save(ticket, ["urgency", *queue_reweigh(ticket=ticket)], timezone.now())
     return ticket
 
 
@@ -440,6 +452,8 @@ def ticket_reopen(*, ticket: Ticket, customer: User, body: str) -> Ticket:
     now = timezone.now()
     was_closed = ticket.status == Status.CLOSED
     changed = _set_status(ticket, Status.WAITING_AGENT, customer, now=now, reason="reopened by the customer")
+    if ticket.assignee_id is None:
+        changed += queue_enqueue(ticket=ticket, now=now)
     if was_closed:
         LineStint.objects.create(ticket=ticket, line=ticket.line, entered_at=now)
         ticket.line_entered_at = now
@@ -518,7 +532,5 @@ def template_render(*, template: ReplyTemplate, ticket: Ticket, agent: User) -> 
         "ticket_number": ticket.number,
         "agent_name": agent.display_name,
     }
-    text = template.body
-    for key, value in values.items():
-        text = text.replace("{" + key + "}", str(value))
-    return text
+    # One pass, so a value that itself looks like a placeholder is left as it is.
+    return PLACEHOLDER.sub(lambda match: str(values[match[1]]), template.body)

@@ -38,8 +38,8 @@ def sniff_content_type(head: bytes) -> str | None:
     try:
         head.decode("utf-8")
     except UnicodeDecodeError as exc:
-        # A multi-byte character cut at the end of the sample is still text.
-        if exc.start < len(head) - 3:
+        # A multi-byte character cut at the end of the sample is still text; other bad bytes are not.
+        if exc.reason != "unexpected end of data" or exc.start < len(head) - 3:
             return None
     return "text/plain"
 

@@ -138,6 +138,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = ATTACHMENT_MAX_BYTES * ATTACHMENT_MAX_FILES + 1_04
 # Fernet keys, newest first: the first encrypts, all decrypt (`manage.py rotate_secret_keys`).
 SECRET_ENCRYPTION_KEYS = env.list("HELPDESK_SECRET_ENCRYPTION_KEYS", default=[])
 
+# The weighted queue: a dotted path to `hook(balance_entry)` in the provider's billing.
+BILLING_HOOK = env("HELPDESK_BILLING_HOOK", default="")
+
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True  # htmx sends the token from hx-headers in the base template
 X_FRAME_OPTIONS = "DENY"

@@ -1,0 +1,335 @@
+"""The weighted queue: order keys, taking the next ticket, positions, waits and paid boosts.
+
+A ticket's weight is a head start in time: `virtual_time = queued_at - credit`, with the
+credit between 0 and the policy's `max_credit_minutes`. Agents take tickets in ascending
+`virtual_time`. Aging is linear, so the order never needs recomputing, and a ticket can be
+overtaken only by tickets queued at most `max_credit_minutes` after it. A boost buys more
+credit, never more than that bound.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q, Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import CustomerProfile, User
+from helpdesk.errors import Conflict, DomainError, NotFound, PermissionDenied
+from queues import billing
+from queues.models import BalanceEntry, Boost, BoostKind, BoostPrice, Line, LineMembership, QueuePolicy
+from queues.weights import customer_weight
+from tickets.models import EventKind, Status, Ticket, TicketEvent
+
+WAITING_STATUSES = (Status.NEW, Status.WAITING_AGENT)
+# Pace windows for the estimated wait, shortest first; the first with enough takes is used.
+PACE_WINDOWS_HOURS = (1, 4, 24)
+PACE_MIN_TAKES = 5
+
+
+def waiting_in(line_id: int):
+    return Ticket.objects.filter(line_id=line_id, status__in=WAITING_STATUSES, assignee__isnull=True)
+
+
+def is_waiting(ticket: Ticket) -> bool:
+    return ticket.status in WAITING_STATUSES and ticket.assignee_id is None
+
+
+def _profile(customer_id: int) -> CustomerProfile | None:
+    return CustomerProfile.objects.select_related("support_plan").filter(user_id=customer_id).first()
+
+
+def queue_enqueue(*, ticket: Ticket, now: dt.datetime) -> list[str]:
+    """(Re)place the ticket at the end of its line's queue, with its weight as a head start.
+
+    Called by the ticket services when a ticket starts waiting anew: created, transferred to
+    another line, answered by the customer, reopened. Boosts bought for an earlier wait do
+    not carry over. Returns the changed fields; the caller saves."""
+    policy = QueuePolicy.current()
+    weight = customer_weight(
+        profile=_profile(ticket.customer_id), urgency=ticket.urgency, policy=policy, today=timezone.localdate(now)
+    )
+    ticket.queued_at = now
+    ticket.credit_minutes = weight.credit_minutes
+    ticket.weight_parts = weight.parts
+    ticket.virtual_time = now - dt.timedelta(minutes=weight.credit_minutes)
+    return ["queued_at", "credit_minutes", "weight_parts", "virtual_time"]
+
+
+def queue_reweigh(*, ticket: Ticket) -> list[str]:
+    """Recompute the credit after an input changed (urgency), keeping the place in time and
+    any boost bought for this wait."""
+    if ticket.queued_at is None:
+        return []
+    policy = QueuePolicy.current()
+    weight = customer_weight(
+        profile=_profile(ticket.customer_id), urgency=ticket.urgency, policy=policy, today=timezone.localdate()
+    )
+    parts = dict(weight.parts)
+    boost = int(ticket.weight_parts.get("boost", 0))
+    if boost:
+        parts["boost"] = boost
+    credit = max(0, min(policy.max_credit_minutes, sum(parts.values())))
+    ticket.weight_parts = parts
+    ticket.credit_minutes = credit
+    ticket.virtual_time = ticket.queued_at - dt.timedelta(minutes=credit)
+    return ["credit_minutes", "weight_parts", "virtual_time"]
+
+
+def agent_line_ids(agent: User) -> list[int]:
+    return list(LineMembership.objects.filter(user=agent, line__is_active=True).values_list("line_id", flat=True))
+
+
+@transaction.atomic
+def queue_take_next(*, agent: User, line: Line | None = None) -> Ticket | None:
+    """Assign the first waiting ticket of the agent's lines to the agent, atomically.
+
+    `FOR UPDATE SKIP LOCKED` on the partial queue index: concurrent agents each get a
+    different ticket and never wait for each other. None when the queue is empty."""
+    from tickets.services import ticket_take
+
+    if not agent.is_support_staff:
+        raise PermissionDenied(_("Only support staff take tickets."))
+    line_ids = agent_line_ids(agent)
+    if line is not None:
+        if line.id not in line_ids:
+            raise PermissionDenied(_("You are not a member of the line “%(line)s”.") % {"line": line.name})
+        line_ids = [line.id]
+    if not line_ids:
+        raise DomainError(_("You are not a member of any line."), code="no_lines")
+    candidate = (
+        Ticket.objects.select_for_update(skip_locked=True, of=("self",))
+        .filter(line_id__in=line_ids, status__in=WAITING_STATUSES, assignee__isnull=True)
+        .order_by("virtual_time", "id")
+        .only("id")
+        .first()
+    )
+    if candidate is None:
+        return None
+    return ticket_take(ticket=candidate, agent=agent)
+
+
+def queue_position(*, ticket: Ticket) -> int | None:
+    """1 for the next ticket to be taken in its line; None when it is not waiting."""
+    if not is_waiting(ticket) or ticket.virtual_time is None:
+        return None
+    ahead = (
+        waiting_in(ticket.line_id)
+        .filter(Q(virtual_time__lt=ticket.virtual_time) | Q(virtual_time=ticket.virtual_time, id__lt=ticket.id))
+        .count()
+    )
+    return ahead + 1
+
+
+@dataclass(frozen=True)
+class WaitEstimate:
+    low_minutes: int | None
+    high_minutes: int | None
+    takes_per_hour: float | None
+    window_hours: int | None
+
+    @property
+    def enough_data(self) -> bool:
+        return self.takes_per_hour is not None
+
+
+def line_pace(*, line: Line, now: dt.datetime | None = None) -> tuple[float | None, int | None]:
+    """Tickets taken per hour in the line, over the shortest recent window with enough takes."""
+    now = now or timezone.now()
+    for hours in PACE_WINDOWS_HOURS:
+        takes = TicketEvent.objects.filter(
+            kind=EventKind.ASSIGN,
+            created_at__gte=now - dt.timedelta(hours=hours),
+            data__line=line.code,
+            data__new__isnull=False,
+        ).count()
+        if takes >= PACE_MIN_TAKES:
+            return takes / hours, hours
+    return None, None
+
+
+def queue_estimate(*, ticket: Ticket, position: int | None = None) -> WaitEstimate:
+    """The expected wait as a range from the line's measured pace; never a promise."""
+    position = position if position is not None else queue_position(ticket=ticket)
+    pace, window = line_pace(line=ticket.line)
+    if position is None or pace is None:
+        return WaitEstimate(None, None, pace, window)
+    expected = position / pace * 60
+    return WaitEstimate(
+        low_minutes=max(1, math.floor(expected * 0.7)),
+        high_minutes=max(2, math.ceil(expected * 1.5)),
+        takes_per_hour=round(pace, 1),
+        window_hours=window,
+    )
+
+
+# --- boosts --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BoostQuote:
+    kind: str
+    price: Decimal
+    currency: str
+    position_now: int
+    position_after: int
+    credit_minutes: int  # the head start this boost adds
+    capped: bool  # the bound stops it short of the requested place
+    max_credit_minutes: int
+    balance: Decimal
+
+
+def boost_price(*, customer: User, kind: str) -> BoostPrice:
+    profile = _profile(customer.id)
+    plan_id = profile.support_plan_id if profile else None
+    price = BoostPrice.objects.filter(kind=kind, plan_id=plan_id).first() or (
+        BoostPrice.objects.filter(kind=kind, plan__isnull=True).first()
+    )
+    if price is None:
+        raise DomainError(_("This boost is not offered."), code="boost_not_offered", field="kind")
+    return price
+
+
+def balance_of(customer: User) -> Decimal:
+    return BalanceEntry.objects.filter(customer=customer).aggregate(total=Sum("amount"))["total"] or Decimal(0)
+
+
+def _boost_target(ticket: Ticket, kind: str, policy: QueuePolicy) -> tuple[dt.datetime, int, bool]:
+    """The order key the boost would give, the credit it adds, and whether the bound caps it."""
+    others = waiting_in(ticket.line_id).exclude(id=ticket.id).order_by("virtual_time", "id")
+    head = others.values_list("virtual_time", flat=True).first()
+    if head is None:
+        return ticket.virtual_time, 0, False
+    tick = dt.timedelta(microseconds=1)
+    wanted = head - tick if kind == BoostKind.FRONT else head + tick
+    if kind == BoostKind.BEHIND_FIRST:
+        second = others.values_list("virtual_time", flat=True)[1:2].first()
+        if second is not None and second <= wanted:
+            wanted = second - tick
+    if wanted >= ticket.virtual_time:
+        return ticket.virtual_time, 0, False
+    floor = ticket.queued_at - dt.timedelta(minutes=policy.max_credit_minutes)
+    target = max(wanted, floor)
+    credit_needed = math.ceil((ticket.queued_at - target).total_seconds() / 60)
+    added = max(0, min(policy.max_credit_minutes, credit_needed) - ticket.credit_minutes)
+    new_key = ticket.queued_at - dt.timedelta(minutes=ticket.credit_minutes + added)
+    return max(new_key, floor), added, wanted < floor
+
+
+def boost_quote(*, ticket: Ticket, customer: User, kind: str) -> BoostQuote:
+    """What a boost would do now, told honestly before the customer pays."""
+    if kind not in BoostKind.values:
+        raise DomainError(_("Unknown kind of boost."), code="invalid", field="kind")
+    if ticket.customer_id != customer.id:
+        raise NotFound(_("No such ticket."))
+    if not is_waiting(ticket) or ticket.virtual_time is None:
+        raise Conflict(_("Only a ticket waiting in the queue can be moved up."), code="not_waiting")
+    policy = QueuePolicy.current()
+    price = boost_price(customer=customer, kind=kind)
+    position_now = queue_position(ticket=ticket)
+    new_key, added, capped = _boost_target(ticket, kind, policy)
+    ahead = (
+        waiting_in(ticket.line_id)
+        .exclude(id=ticket.id)
+        .filter(Q(virtual_time__lt=new_key) | Q(virtual_time=new_key, id__lt=ticket.id))
+        .count()
+    )
+    return BoostQuote(
+        kind=kind,
+        price=price.price,
+        currency=price.currency,
+        position_now=position_now,
+        position_after=ahead + 1,
+        credit_minutes=added,
+        capped=capped,
+        max_credit_minutes=policy.max_credit_minutes,
+        balance=balance_of(customer),
+    )
+
+
+@transaction.atomic
+def boost_buy(*, ticket: Ticket, customer: User, kind: str, idempotency_key: str) -> Boost:
+    """Charge the balance and move the ticket up. The same key never charges twice."""
+    key = (idempotency_key or "").strip()
+    if not key or len(key) > 100:
+        raise DomainError(_("A boost needs an idempotency key of 1 to 100 characters."), field="idempotency_key")
+    existing = Boost.objects.filter(idempotency_key=key).first()
+    if existing is not None:
+        if existing.ticket_id != ticket.id or existing.customer_id != customer.id or existing.kind != kind:
+            raise Conflict(_("This idempotency key was used for another purchase."), code="idempotency_conflict")
+        return existing
+    # Serialise purchases of one customer so the balance check holds.
+    User.objects.select_for_update().filter(pk=customer.pk).first()
+    ticket = Ticket.objects.select_for_update(of=("self",)).select_related("line").get(pk=ticket.pk)
+    quote = boost_quote(ticket=ticket, customer=customer, kind=kind)
+    if quote.credit_minutes <= 0:
+        raise Conflict(_("Your ticket is already there; nothing to pay for."), code="nothing_to_gain")
+    if quote.balance < quote.price:
+        raise DomainError(
+            _("Your balance is %(balance)s %(currency)s; this boost costs %(price)s %(currency)s.")
+            % {"balance": quote.balance, "price": quote.price, "currency": quote.currency},
+            code="insufficient_balance",
+        )
+    try:
+        with transaction.atomic():
+            entry = BalanceEntry.objects.create(
+                customer=customer,
+                kind=BalanceEntry.Kind.CHARGE,
+                amount=-quote.price,
+                currency=quote.currency,
+                description=f"Boost ({kind}) for ticket #{ticket.number}",
+                reference=f"boost:{key}",
+            )
+            boost = Boost.objects.create(
+                ticket=ticket,
+                customer=customer,
+                kind=kind,
+                price=quote.price,
+                credit_minutes=quote.credit_minutes,
+                idempotency_key=key,
+                ledger_entry=entry,
+            )
+    except IntegrityError:
+        # A concurrent click with the same key won the race: answer with its purchase.
+        return Boost.objects.get(idempotency_key=key)
+    parts = dict(ticket.weight_parts)
+    parts["boost"] = int(parts.get("boost", 0)) + quote.credit_minutes
+    ticket.weight_parts = parts
+    ticket.credit_minutes += quote.credit_minutes
+    ticket.virtual_time = ticket.queued_at - dt.timedelta(minutes=ticket.credit_minutes)
+    ticket.updated_at = timezone.now()
+    ticket.save(update_fields=["weight_parts", "credit_minutes", "virtual_time", "updated_at"])
+    TicketEvent.objects.create(
+        ticket=ticket,
+        kind=EventKind.BOOST,
+        actor=customer,
+        data={
+            "boost": kind,
+            "price": str(quote.price),
+            "minutes": quote.credit_minutes,
+            "old": quote.position_now,
+            "new": quote.position_after,
+        },
+    )
+    billing.charge_recorded(entry)
+    return boost
+
+
+@transaction.atomic
+def balance_credit(*, customer: User, amount: Decimal, description: str, reference: str | None = None) -> BalanceEntry:
+    """Money in (a payment from the provider's billing, a goodwill credit)."""
+    if amount <= 0:
+        raise DomainError(_("A credit must be positive."), field="amount")
+    return BalanceEntry.objects.create(
+        customer=customer,
+        kind=BalanceEntry.Kind.CREDIT,
+        amount=amount,
+        description=description[:200],
+        reference=reference or f"credit:{uuid.uuid4()}",
+    )
