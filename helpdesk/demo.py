@@ -30,7 +30,7 @@ from django.db import connection, transaction
 from accounts.models import AgentProfile, CustomerProfile, Organisation, Plan, Role, User
 from helpdesk import bulk
 from helpdesk.demo_logins import DEMO_PASSWORD
-from queues.models import Line, LineMembership, RoutingRule
+from queues.models import BalanceEntry, BoostKind, BoostPrice, Line, LineMembership, QueuePolicy, RoutingRule
 from tickets.models import Category, Channel, LineStint, Message, ReplyTemplate, Status, Ticket, TicketEvent, Urgency
 
 MOSCOW = ZoneInfo("Europe/Moscow")
@@ -214,6 +214,24 @@ def upsert_routing(lines: dict[str, Line]) -> None:
     for category in (Category.TECH_MEDIUM, Category.TECH_COMPLEX):
         RoutingRule.objects.update_or_create(
             category=category, urgency=Urgency.CRITICAL, defaults={"line": lines["consultants"]}
+        )
+
+
+def upsert_queue() -> None:
+    """FirstVDS' prices: 200 RUB to the very front, 50 RUB right behind the first."""
+    QueuePolicy.current()
+    for kind, price in ((BoostKind.FRONT, 200), (BoostKind.BEHIND_FIRST, 50)):
+        BoostPrice.objects.update_or_create(plan=None, kind=kind, defaults={"price": Decimal(price)})
+    for username in ("customer", "newcustomer"):
+        user = User.objects.get(username=username)
+        BalanceEntry.objects.get_or_create(
+            reference=f"demo:welcome:{username}",
+            defaults={
+                "customer": user,
+                "kind": BalanceEntry.Kind.CREDIT,
+                "amount": Decimal(500),
+                "description": "Demo balance",
+            },
         )
 
 
@@ -528,6 +546,7 @@ def load_demo(*, size: DemoSize = DemoSize(), until: dt.date, progress=None) -> 
         upsert_routing(lines)
         upsert_named_customers(plans, password_hash, until)
         customers = upsert_customers(size, plans, password_hash, until, rng)
+        upsert_queue()
         customers.append(User.objects.get(username="customer").id)
         written = {"tickets": 0, "messages": 0}
         if not demo_loaded():

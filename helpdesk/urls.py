@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from accounts import views as account_views
 from helpdesk import health, views
 from helpdesk.api import ApiRoot
+from queues import views as queue_views
 from tickets import urls as ticket_urls
 
 api_v1 = (
@@ -13,6 +14,7 @@ api_v1 = (
         path("", ApiRoot.as_view(), name="root"),
         path("", include("accounts.api.urls")),
         path("", include("tickets.api.urls")),
+        path("", include("queues.api.urls")),
     ],
     "api",
 )
@@ -23,6 +25,7 @@ urlpatterns = [
     path("panel/", views.PanelHome.as_view(), name="panel"),
     path("desk/", views.DeskHome.as_view(), name="desk"),
     path("manage/", views.ManageHome.as_view(), name="manage"),
+    path("manage/queue/", queue_views.ManageQueue.as_view(), name="manage-queue"),
     path("panel/tickets/", include(ticket_urls.panel_patterns)),
     path("desk/tickets/", include(ticket_urls.desk_patterns)),
     path("accounts/", include("accounts.urls")),

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from queues import views as queue_views
 from tickets import views
 
 panel_patterns = [
@@ -10,11 +11,14 @@ panel_patterns = [
     path("<int:number>/confirm/", views.PanelConfirm.as_view(), name="panel-ticket-confirm"),
     path("<int:number>/reopen/", views.PanelReopen.as_view(), name="panel-ticket-reopen"),
     path("<int:number>/access-data/", views.PanelAccessData.as_view(), name="panel-ticket-access-data"),
+    path("<int:number>/standing/", queue_views.PanelStanding.as_view(), name="panel-ticket-standing"),
+    path("<int:number>/boost/", queue_views.PanelBoost.as_view(), name="panel-ticket-boost"),
 ]
 
 desk_patterns = [
     path("", views.DeskTicketList.as_view(), name="desk-tickets"),
     path("new/", views.DeskTicketCreate.as_view(), name="desk-ticket-new"),
+    path("take-next/", queue_views.DeskTakeNext.as_view(), name="desk-take-next"),
     path("<int:number>/", views.DeskTicketDetail.as_view(), name="desk-ticket"),
     path("<int:number>/reply/", views.DeskReply.as_view(), name="desk-ticket-reply"),
     path("<int:number>/take/", views.DeskTake.as_view(), name="desk-ticket-take"),

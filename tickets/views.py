@@ -16,6 +16,8 @@ from accounts.models import Role, User
 from accounts.permissions import AreaRequiredMixin
 from helpdesk.errors import DomainError, NotFound
 from queues.models import Line
+from queues.selectors import ticket_standing
+from queues.views import boost_offers
 from tickets import selectors, services
 from tickets.forms import (
     AccessDataForm,
@@ -132,6 +134,8 @@ class PanelTicketDetail(AreaRequiredMixin, View):
             "can_reply": ticket.status != Status.CLOSED,
             "can_confirm": ticket.status == Status.RESOLVED,
             "can_reopen": ticket.status in (Status.RESOLVED, Status.CLOSED),
+            "standing": ticket_standing(ticket=ticket),
+            "offers": boost_offers(ticket, request.user),
         }
         return render(request, "tickets/panel_detail.html", context)
 
@@ -284,6 +288,7 @@ class DeskTicketDetail(AreaRequiredMixin, View):
             "has_access_data": hasattr(ticket, "secret"),
             "is_line_member": ticket.line.memberships.filter(user=request.user).exists(),
             "urgencies": Urgency.choices,
+            "standing": ticket_standing(ticket=ticket),
         }
         return render(request, "tickets/desk_detail.html", context)
 

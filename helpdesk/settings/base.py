@@ -170,6 +170,14 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Several models have a field called "kind"; name their enums after what they are.
+    "ENUM_NAME_OVERRIDES": {
+        "BoostKindEnum": "queues.models.BoostKind",
+        "BalanceEntryKindEnum": "queues.models.BalanceEntry.Kind",
+        "MessageKindEnum": "tickets.models.Message.Kind",
+        "EventKindEnum": "tickets.models.EventKind",
+        "LineKindEnum": "queues.models.Line.Kind",
+    },
 }
 
 # Celery: Redis is the broker and the result backend; everything it holds can be rebuilt.

@@ -59,3 +59,11 @@ def test_api_docs_page_uses_no_cdn(client):
     html = client.get(reverse("api-docs")).content.decode()
     assert "cdn" not in html.lower()
     assert "swagger-ui" in html
+
+
+@pytest.mark.django_db
+def test_openapi_schema_generates_without_warnings(tmp_path):
+    from django.core.management import call_command
+
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yml"))
+    assert (tmp_path / "schema.yml").read_text().startswith("openapi: 3")
