@@ -34,6 +34,15 @@ class Line(models.Model):
     description = models.TextField(_("description"), blank=True)
     position = models.PositiveSmallIntegerField(_("position"), default=0)
     is_active = models.BooleanField(_("active"), default=True)
+    calendar = models.ForeignKey(
+        "sla.BusinessCalendar",
+        verbose_name=_("working hours"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="lines",
+        help_text=_("Empty: 24/7 in the helpdesk's time zone."),
+    )
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="LineMembership", related_name="lines", verbose_name=_("members")
     )

@@ -143,12 +143,15 @@ def line_pace(*, line: Line, now: dt.datetime | None = None) -> tuple[float | No
     """Tickets taken per hour in the line, over the shortest recent window with enough takes."""
     now = now or timezone.now()
     for hours in PACE_WINDOWS_HOURS:
-        takes = TicketEvent.objects.filter(
-            kind=EventKind.ASSIGN,
-            created_at__gte=now - dt.timedelta(hours=hours),
-            data__line=line.code,
-            data__new__isnull=False,
-        ).count()
+        takes = (
+            TicketEvent.objects.filter(
+                kind=EventKind.ASSIGN,
+                created_at__gte=now - dt.timedelta(hours=hours),
+                data__line=line.code,
+            )
+            .exclude(data__new=None)
+            .count()
+        )  # a release records new=None
         if takes >= PACE_MIN_TAKES:
             return takes / hours, hours
     return None, None
@@ -183,6 +186,7 @@ class BoostQuote:
     capped: bool  # the bound stops it short of the requested place
     max_credit_minutes: int
     balance: Decimal
+    order_key: dt.datetime  # the ticket's queue order key after the boost
 
 
 def boost_price(*, customer: User, kind: str) -> BoostPrice:
@@ -216,10 +220,10 @@ def _boost_target(ticket: Ticket, kind: str, policy: QueuePolicy) -> tuple[dt.da
         return ticket.virtual_time, 0, False
     floor = ticket.queued_at - dt.timedelta(minutes=policy.max_credit_minutes)
     target = max(wanted, floor)
+    # Whole minutes for the books; the order key itself is the exact target.
     credit_needed = math.ceil((ticket.queued_at - target).total_seconds() / 60)
     added = max(0, min(policy.max_credit_minutes, credit_needed) - ticket.credit_minutes)
-    new_key = ticket.queued_at - dt.timedelta(minutes=ticket.credit_minutes + added)
-    return max(new_key, floor), added, wanted < floor
+    return target, added, wanted < floor
 
 
 def boost_quote(*, ticket: Ticket, customer: User, kind: str) -> BoostQuote:
@@ -250,6 +254,7 @@ def boost_quote(*, ticket: Ticket, customer: User, kind: str) -> BoostQuote:
         capped=capped,
         max_credit_minutes=policy.max_credit_minutes,
         balance=balance_of(customer),
+        order_key=new_key,
     )
 
 
@@ -259,13 +264,14 @@ def boost_buy(*, ticket: Ticket, customer: User, kind: str, idempotency_key: str
     key = (idempotency_key or "").strip()
     if not key or len(key) > 100:
         raise DomainError(_("A boost needs an idempotency key of 1 to 100 characters."), field="idempotency_key")
+    # Serialise purchases of one customer (the balance check, and a second click that waited
+    # for the first must then find the first's boost).
+    User.objects.select_for_update().filter(pk=customer.pk).first()
     existing = Boost.objects.filter(idempotency_key=key).first()
     if existing is not None:
         if existing.ticket_id != ticket.id or existing.customer_id != customer.id or existing.kind != kind:
             raise Conflict(_("This idempotency key was used for another purchase."), code="idempotency_conflict")
         return existing
-    # Serialise purchases of one customer so the balance check holds.
-    User.objects.select_for_update().filter(pk=customer.pk).first()
     ticket = Ticket.objects.select_for_update(of=("self",)).select_related("line").get(pk=ticket.pk)
     quote = boost_quote(ticket=ticket, customer=customer, kind=kind)
     if quote.credit_minutes <= 0:
@@ -302,7 +308,8 @@ def boost_buy(*, ticket: Ticket, customer: User, kind: str, idempotency_key: str
     parts["boost"] = int(parts.get("boost", 0)) + quote.credit_minutes
     ticket.weight_parts = parts
     ticket.credit_minutes += quote.credit_minutes
-    ticket.virtual_time = ticket.queued_at - dt.timedelta(minutes=ticket.credit_minutes)
+    # The exact key quoted (not whole minutes), so "behind the first" never passes the first.
+    ticket.virtual_time = quote.order_key
     ticket.updated_at = timezone.now()
     ticket.save(update_fields=["weight_parts", "credit_minutes", "virtual_time", "updated_at"])
     TicketEvent.objects.create(
@@ -333,3 +340,19 @@ def balance_credit(*, customer: User, amount: Decimal, description: str, referen
         description=description[:200],
         reference=reference or f"credit:{uuid.uuid4()}",
     )
+
+
+def queue_escalate(*, ticket: Ticket, minutes: int) -> int:
+    """More head start for an overdue ticket (an SLA escalation), within the bound; returns
+    the minutes actually added. The caller holds the ticket's row lock."""
+    policy = QueuePolicy.current()
+    added = max(0, min(minutes, policy.max_credit_minutes - ticket.credit_minutes))
+    if added == 0 or ticket.queued_at is None:
+        return 0
+    parts = dict(ticket.weight_parts)
+    parts["escalation"] = int(parts.get("escalation", 0)) + added
+    ticket.weight_parts = parts
+    ticket.credit_minutes += added
+    ticket.virtual_time = ticket.queued_at - dt.timedelta(minutes=ticket.credit_minutes)
+    ticket.save(update_fields=["weight_parts", "credit_minutes", "virtual_time"])
+    return added

@@ -108,6 +108,20 @@ class Ticket(models.Model):
     credit_minutes = models.PositiveIntegerField(_("head start (minutes)"), default=0, db_default=0)
     virtual_time = models.DateTimeField(_("queue order key"), null=True, blank=True)
     weight_parts = models.JSONField(_("weight, explained"), default=dict, blank=True, db_default={})
+    # Service levels (sla.services): deadlines are stored instants in the line's business time.
+    first_response_due = models.DateTimeField(_("first response due"), null=True, blank=True)
+    first_response_warn_at = models.DateTimeField(null=True, blank=True, editable=False)
+    next_response_due = models.DateTimeField(_("next response due"), null=True, blank=True)
+    next_response_warn_at = models.DateTimeField(null=True, blank=True, editable=False)
+    resolution_due = models.DateTimeField(_("resolution due"), null=True, blank=True)
+    resolution_warn_at = models.DateTimeField(null=True, blank=True, editable=False)
+    resolution_paused_minutes = models.FloatField(
+        _("resolution time left while paused (business minutes)"), null=True, blank=True, editable=False
+    )
+    sla_commitment = models.JSONField(_("commitment"), default=dict, blank=True, db_default={})
+    # The earliest instant the SLA sweep has something to do for this ticket (warning,
+    # breach, escalation, reminder, auto-close); indexed, so a sweep costs what is due.
+    sla_next_check_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("ticket")
@@ -116,6 +130,11 @@ class Ticket(models.Model):
         indexes = [
             models.Index(fields=["customer", "-last_activity_at"], name="tickets_customer_activity"),
             models.Index(fields=["line", "status", "-last_activity_at"], name="tickets_line_status_activity"),
+            models.Index(
+                fields=["sla_next_check_at"],
+                name="tickets_sla_due",
+                condition=models.Q(sla_next_check_at__isnull=False),
+            ),
             # Waiting tickets per line in queue order: take-next and queue positions.
             models.Index(
                 fields=["line", "virtual_time", "id"],
@@ -170,6 +189,7 @@ class EventKind(models.TextChoices):
     SECRET_REVEAL = "secret_reveal", _("Access data revealed")
     SECRET_WIPE = "secret_wipe", _("Access data wiped")
     BOOST = "boost", _("Moved up the queue")
+    SLA = "sla", _("Service level")
 
 
 class TicketEvent(models.Model):

@@ -20,6 +20,7 @@ from accounts.models import User
 from helpdesk.errors import Conflict, DomainError, NotFound, PermissionDenied
 from queues.models import Line, RoutingRule
 from queues.services import queue_enqueue, queue_reweigh
+from sla.services import sla_update
 from tickets import events, secrets
 from tickets.models import (
     Attachment,
@@ -92,7 +93,11 @@ def _solved_at_first_level(ticket: Ticket) -> bool:
     return not ticket.stints.exclude(line__level=1).exists() and ticket.line.level == 1
 
 
-def _save(ticket: Ticket, fields: list[str], now: dt.datetime) -> None:
+def _save(
+    ticket: Ticket, fields: list[str], now: dt.datetime, *, customer_wrote: bool = False, agent_answered: bool = False
+) -> None:
+    """Save the changed fields, with the deadlines brought up to date in the same write."""
+    fields = fields + sla_update(ticket=ticket, now=now, customer_wrote=customer_wrote, agent_answered=agent_answered)
     ticket.updated_at = now
     ticket.save(update_fields=sorted(set(fields) | {"updated_at"}))
 
@@ -212,6 +217,7 @@ def ticket_create(
         line_entered_at=now,
     )
     queue_enqueue(ticket=ticket, now=now)
+    sla_update(ticket=ticket, now=now)
     ticket.save(force_insert=True)
     ticket.refresh_from_db(fields=["number"])
     LineStint.objects.create(ticket=ticket, line=line, entered_at=now)
@@ -272,7 +278,13 @@ def message_add(
         target = Status.WAITING_CUSTOMER if wait_for_customer else Status.IN_PROGRESS
         if ticket.status != target and ticket.status != Status.RESOLVED:
             changed += _set_status(ticket, target, author, now=now)
-    _save(ticket, changed, now)
+    _save(
+        ticket,
+        changed,
+        now,
+        customer_wrote=author.is_customer,
+        agent_answered=not author.is_customer and kind == Message.Kind.PUBLIC,
+    )
     return message
 
 
@@ -332,6 +344,17 @@ def ticket_transfer(*, ticket: Ticket, actor: User, to_line: Line, reason: str) 
     ticket = Ticket.objects.select_for_update().select_related("line").get(pk=ticket.pk)
     _require_staff(ticket, actor)
     reason = _clean_text(reason, field="reason", label=_("The reason"), max_length=1000)
+    return _transfer(ticket, actor, to_line, reason)
+
+
+@transaction.atomic
+def ticket_system_transfer(*, ticket: Ticket, to_line: Line, reason: str) -> Ticket:
+    """A transfer made by the helpdesk itself (an SLA escalation), with no agent behind it."""
+    ticket = Ticket.objects.select_for_update().select_related("line").get(pk=ticket.pk)
+    return _transfer(ticket, None, to_line, reason)
+
+
+def _transfer(ticket: Ticket, actor: User | None, to_line: Line, reason: str) -> Ticket:
     if ticket.status in (Status.RESOLVED, Status.CLOSED):
         raise Conflict(
             _("A ticket that is “%(status)s” cannot be transferred.") % {"status": _status_label(ticket.status)},
@@ -464,7 +487,7 @@ def ticket_reopen(*, ticket: Ticket, customer: User, body: str) -> Ticket:
     events.message_added(ticket, customer, message=message)
     ticket.last_activity_at = now
     changed.append("last_activity_at")
-    _save(ticket, changed, now)
+    _save(ticket, changed, now, customer_wrote=True)
     return ticket
 
 
@@ -534,3 +557,36 @@ def template_render(*, template: ReplyTemplate, ticket: Ticket, agent: User) -> 
     }
     # One pass, so a value that itself looks like a placeholder is left as it is.
     return PLACEHOLDER.sub(lambda match: str(values[match[1]]), template.body)
+
+
+@transaction.atomic
+def ticket_system_message(*, ticket: Ticket, body: str) -> Message:
+    """A message from the helpdesk itself to the customer (a reminder)."""
+    ticket = Ticket.objects.select_for_update().select_related("line").get(pk=ticket.pk)
+    now = timezone.now()
+    message = Message.objects.create(ticket=ticket, author=None, kind=Message.Kind.SYSTEM, body=body, created_at=now)
+    events.message_added(ticket, None, message=message)
+    _save(ticket, [], now)
+    return message
+
+
+@transaction.atomic
+def ticket_system_resolve(*, ticket: Ticket, reason: str) -> Ticket:
+    """Resolved by the helpdesk: the customer stayed silent."""
+    ticket = Ticket.objects.select_for_update().select_related("line").get(pk=ticket.pk)
+    now = timezone.now()
+    changed = _set_status(ticket, Status.RESOLVED, None, now=now, reason=reason)
+    _save(ticket, changed, now)
+    return ticket
+
+
+@transaction.atomic
+def ticket_system_close(*, ticket: Ticket, reason: str) -> Ticket:
+    """Closed by the helpdesk: a solution the customer did not confirm in time."""
+    ticket = Ticket.objects.select_for_update().select_related("line").get(pk=ticket.pk)
+    now = timezone.now()
+    changed = _set_status(ticket, Status.CLOSED, None, now=now, reason=reason)
+    _wipe_secret(ticket, None, reason="ticket closed")
+    _close_stint(ticket, now)
+    _save(ticket, changed, now)
+    return ticket

@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "accounts",
     "queues",
     "tickets",
+    "sla",
     "knowledge",
     "chat",
 ]
@@ -192,8 +193,10 @@ CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
 HEARTBEAT_SECONDS = env.float("HELPDESK_HEARTBEAT_SECONDS", default=30.0)
+SLA_SWEEP_SECONDS = env.float("HELPDESK_SLA_SWEEP_SECONDS", default=30.0)
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "helpdesk.tasks.heartbeat", "schedule": HEARTBEAT_SECONDS},
+    "sla-sweep": {"task": "sla.tasks.sweep", "schedule": SLA_SWEEP_SECONDS},
 }
 
 LOGGING = {

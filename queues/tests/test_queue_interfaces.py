@@ -134,7 +134,7 @@ def test_api_take_next_gives_each_ticket_once_and_204_when_empty(agent, queue):
 def test_api_queue_overview_is_for_management(agent, manager, queue):
     assert api(agent).get(reverse("api:queue-overview")).status_code == 403
     rows = api(manager).get(reverse("api:queue-overview")).json()
-    assert {"line": "first-line", "waiting": 3} == {k: rows[0][k] for k in ("line", "waiting")}
+    assert {k: rows[0][k] for k in ("line", "waiting")} == {"line": "first-line", "waiting": 3}
     assert rows[0]["max_credit_minutes"] == 240
 
 

@@ -1,0 +1,69 @@
+"""What the SLA sweep does when a moment comes; each runs once, inside the sweep's transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from django.utils.translation import gettext as _
+from django.utils.translation import override
+
+from queues.services import queue_escalate
+from sla.models import SlaPolicy
+from tickets import services as ticket_services
+from tickets.models import EventKind, Ticket, TicketEvent
+
+logger = logging.getLogger(__name__)
+
+
+def _event(ticket: Ticket, **data) -> None:
+    TicketEvent.objects.create(ticket=ticket, kind=EventKind.SLA, actor=None, data=data)
+
+
+def warn(*, ticket: Ticket, target: str, due_at: dt.datetime) -> None:
+    """Tell the line and the assignee that a deadline is near (shown in the workspace)."""
+    _event(ticket, action="warning", target=target, due_at=due_at.isoformat(), line=ticket.line.code)
+    logger.info("sla warning: ticket=%s target=%s due=%s", ticket.number, target, due_at.isoformat())
+
+
+def breach(*, ticket: Ticket, target: str, due_at: dt.datetime, policy: SlaPolicy, now: dt.datetime) -> None:
+    _event(ticket, action="breach", target=target, due_at=due_at.isoformat(), line=ticket.line.code)
+    logger.warning("sla breach: ticket=%s target=%s due=%s", ticket.number, target, due_at.isoformat())
+    if policy.escalation == SlaPolicy.Escalation.BOOST:
+        minutes = queue_escalate(ticket=ticket, minutes=policy.escalation_boost_minutes)
+        _event(ticket, action="escalation", escalation="boost", minutes=minutes)
+    elif policy.escalation == SlaPolicy.Escalation.TRANSFER and ticket.line.next_line_id:
+        ticket_services.ticket_system_transfer(
+            ticket=ticket,
+            to_line=ticket.line.next_line,
+            reason=_("Escalated: the %(target)s deadline passed.") % {"target": target.replace("_", " ")},
+        )
+    else:
+        lead = ticket.line.memberships.filter(is_lead=True).values_list("user__username", flat=True).first()
+        _event(ticket, action="escalation", escalation="notify", lead=lead)
+
+
+def pass_on_unanswered(*, ticket: Ticket, policy: SlaPolicy, now: dt.datetime) -> None:
+    """The first line's escalation timer: nobody answered, so the next level takes it."""
+    if ticket.line.next_line_id is None or ticket.first_response_at is not None:
+        return
+    ticket_services.ticket_system_transfer(
+        ticket=ticket,
+        to_line=ticket.line.next_line,
+        reason=_("No first response within %(minutes)s working minutes.")
+        % {"minutes": policy.first_line_escalation_minutes},
+    )
+
+
+def remind(*, ticket: Ticket, now: dt.datetime) -> None:
+    with override(ticket.language):
+        body = _("We are waiting for your answer to continue. If the problem is solved, please confirm it.")
+    ticket_services.ticket_system_message(ticket=ticket, body=body)
+
+
+def auto_resolve(*, ticket: Ticket, now: dt.datetime) -> None:
+    ticket_services.ticket_system_resolve(ticket=ticket, reason="no answer from the customer")
+
+
+def auto_close(*, ticket: Ticket, now: dt.datetime) -> None:
+    ticket_services.ticket_system_close(ticket=ticket, reason="solution not confirmed in time")
