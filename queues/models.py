@@ -127,7 +127,7 @@ class QueuePolicy(models.Model):
         _("minutes per tenfold 12-month spend"), default=20, help_text=_("Counted from 1,000 of the currency.")
     )
     minutes_per_frequency_step = models.PositiveIntegerField(
-        _("minutes per halving of requests against the plan's median"),
+        _("minutes per halving of requests against the plan's average"),
         default=10,
         help_text=_("Customers who ask less than others on their plan move up; those who ask more move down."),
     )
