@@ -31,6 +31,7 @@ from accounts.models import AgentProfile, CustomerProfile, Organisation, Plan, R
 from helpdesk import bulk
 from helpdesk.demo_logins import DEMO_PASSWORD
 from queues.models import BalanceEntry, BoostKind, BoostPrice, Line, LineMembership, QueuePolicy, RoutingRule
+from sla.models import BusinessCalendar, SlaPolicy, SlaTarget, WorkingInterval
 from tickets.models import Category, Channel, LineStint, Message, ReplyTemplate, Status, Ticket, TicketEvent, Urgency
 
 MOSCOW = ZoneInfo("Europe/Moscow")
@@ -215,6 +216,63 @@ def upsert_routing(lines: dict[str, Line]) -> None:
         RoutingRule.objects.update_or_create(
             category=category, urgency=Urgency.CRITICAL, defaults={"line": lines["consultants"]}
         )
+
+
+# plan code -> urgency -> (first response, next response, resolution) in business minutes,
+# after OVHcloud's four levels; the administration packages answer within 24 h and 5 h.
+SLA_TARGETS = {
+    "self-service": {"normal": (24 * 60, 24 * 60, 5 * 24 * 60), "high": (8 * 60, 8 * 60, 3 * 24 * 60),
+                     "critical": (60, 60, 24 * 60)},
+    "standard": {"normal": (8 * 60, 8 * 60, 3 * 24 * 60), "high": (4 * 60, 4 * 60, 2 * 24 * 60),
+                 "critical": (30, 30, 12 * 60)},
+    "business": {"normal": (4 * 60, 4 * 60, 2 * 24 * 60), "high": (2 * 60, 2 * 60, 24 * 60),
+                 "critical": (15, 15, 8 * 60)},
+    "enterprise": {"normal": (60, 60, 24 * 60), "high": (30, 30, 12 * 60), "critical": (10, 10, 4 * 60)},
+    "admin-basic": {"normal": (24 * 60, 24 * 60, 5 * 24 * 60), "high": (24 * 60, 24 * 60, 5 * 24 * 60),
+                    "critical": (60, 60, 24 * 60)},
+    "admin-premium": {"normal": (5 * 60, 5 * 60, 3 * 24 * 60), "high": (5 * 60, 5 * 60, 3 * 24 * 60),
+                      "critical": (15, 15, 8 * 60)},
+}  # fmt: skip
+
+
+def upsert_sla(plans: dict[str, Plan], lines: dict[str, Line]) -> None:
+    """Consultants work 10:00-18:00 Moscow time on weekdays; the technical lines 24/7."""
+    office, _ = BusinessCalendar.objects.get_or_create(
+        name="Office hours, Moscow", defaults={"time_zone": "Europe/Moscow"}
+    )
+    if not office.intervals.exists():
+        WorkingInterval.objects.bulk_create(
+            WorkingInterval(calendar=office, weekday=day, starts_at=dt.time(10), ends_at=dt.time(18))
+            for day in range(5)
+        )
+    around_the_clock, _ = BusinessCalendar.objects.get_or_create(
+        name="24/7", defaults={"time_zone": "Europe/Moscow", "always_open": True}
+    )
+    for code, calendar in (("consultants", office), ("finance", office), ("sales", office),
+                           ("first-line", around_the_clock), ("administrators", around_the_clock)):  # fmt: skip
+        Line.objects.filter(code=code).update(calendar=calendar)
+    for plan_code, by_urgency in SLA_TARGETS.items():
+        for urgency, (first, following, resolution) in by_urgency.items():
+            SlaTarget.objects.update_or_create(
+                plan=plans[plan_code],
+                urgency=urgency,
+                defaults={
+                    "first_response_minutes": first,
+                    "next_response_minutes": following,
+                    "resolution_minutes": resolution,
+                },
+            )
+    for urgency, (first, following, resolution) in SLA_TARGETS["self-service"].items():
+        SlaTarget.objects.update_or_create(
+            plan=None,
+            urgency=urgency,
+            defaults={
+                "first_response_minutes": first,
+                "next_response_minutes": following,
+                "resolution_minutes": resolution,
+            },
+        )
+    SlaPolicy.current()
 
 
 def upsert_queue() -> None:
@@ -544,6 +602,7 @@ def load_demo(*, size: DemoSize = DemoSize(), until: dt.date, progress=None) -> 
         staff = upsert_staff(lines, password_hash)
         upsert_templates(lines)
         upsert_routing(lines)
+        upsert_sla(plans, lines)
         upsert_named_customers(plans, password_hash, until)
         customers = upsert_customers(size, plans, password_hash, until, rng)
         upsert_queue()

@@ -242,7 +242,7 @@ def message_add(
 ) -> Message:
     """A reply or an internal note. A customer's reply puts the ticket back to the agents;
     an agent's public reply counts as the first response and, if asked, waits for the customer."""
-    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    ticket = Ticket.objects.select_for_update(of=("self",)).get(pk=ticket.pk)
     if author.is_customer:
         _require_customer(ticket, author)
         if kind != Message.Kind.PUBLIC:
@@ -291,7 +291,7 @@ def message_add(
 @transaction.atomic
 def ticket_take(*, ticket: Ticket, agent: User) -> Ticket:
     """An agent of the line takes a waiting ticket."""
-    ticket = Ticket.objects.select_for_update().select_related("line").get(pk=ticket.pk)
+    ticket = Ticket.objects.select_for_update(of=("self",)).select_related("line").get(pk=ticket.pk)
     _require_staff(ticket, agent)
     if ticket.assignee_id == agent.id:
         raise Conflict(_("You already have this ticket."), code="already_yours")
@@ -341,7 +341,7 @@ def ticket_release(*, ticket: Ticket, agent: User, reason: str = "") -> Ticket:
 @transaction.atomic
 def ticket_transfer(*, ticket: Ticket, actor: User, to_line: Line, reason: str) -> Ticket:
     """Pass a ticket to the next level or another department, with a reason in the history."""
-    ticket = Ticket.objects.select_for_update().select_related("line").get(pk=ticket.pk)
+    ticket = Ticket.objects.select_for_update(of=("self",)).select_related("line").get(pk=ticket.pk)
     _require_staff(ticket, actor)
     reason = _clean_text(reason, field="reason", label=_("The reason"), max_length=1000)
     return _transfer(ticket, actor, to_line, reason)
@@ -350,7 +350,7 @@ def ticket_transfer(*, ticket: Ticket, actor: User, to_line: Line, reason: str) 
 @transaction.atomic
 def ticket_system_transfer(*, ticket: Ticket, to_line: Line, reason: str) -> Ticket:
     """A transfer made by the helpdesk itself (an SLA escalation), with no agent behind it."""
-    ticket = Ticket.objects.select_for_update().select_related("line").get(pk=ticket.pk)
+    ticket = Ticket.objects.select_for_update(of=("self",)).select_related("line").get(pk=ticket.pk)
     return _transfer(ticket, None, to_line, reason)
 
 
@@ -399,7 +399,7 @@ def _transfer(ticket: Ticket, actor: User | None, to_line: Line, reason: str) ->
 
 @transaction.atomic
 def ticket_set_urgency(*, ticket: Ticket, actor: User, urgency: str, reason: str) -> Ticket:
-    ticket = Ticket.objects.select_for_update().select_related("line").get(pk=ticket.pk)
+    ticket = Ticket.objects.select_for_update(of=("self",)).select_related("line").get(pk=ticket.pk)
     _require_staff(ticket, actor)
     if urgency not in Urgency.values:
         raise DomainError(_("Unknown urgency “%(value)s”.") % {"value": urgency}, code="invalid", field="urgency")
@@ -420,7 +420,7 @@ def ticket_set_urgency(*, ticket: Ticket, actor: User, urgency: str, reason: str
 @transaction.atomic
 def ticket_set_promise(*, ticket: Ticket, actor: User, promised_by: dt.datetime, reason: str = "") -> Ticket:
     """ "We expect to have this solved by …": shown to the customer; changing it needs a reason."""
-    ticket = Ticket.objects.select_for_update().select_related("line").get(pk=ticket.pk)
+    ticket = Ticket.objects.select_for_update(of=("self",)).select_related("line").get(pk=ticket.pk)
     _require_staff(ticket, actor)
     if ticket.status in (Status.RESOLVED, Status.CLOSED):
         raise Conflict(_("A solved ticket needs no promise."), code="illegal_transition")
@@ -443,7 +443,7 @@ def ticket_set_promise(*, ticket: Ticket, actor: User, promised_by: dt.datetime,
 @transaction.atomic
 def ticket_resolve(*, ticket: Ticket, actor: User) -> Ticket:
     """The agent considers it solved; the customer confirms or reopens."""
-    ticket = Ticket.objects.select_for_update().select_related("line").get(pk=ticket.pk)
+    ticket = Ticket.objects.select_for_update(of=("self",)).select_related("line").get(pk=ticket.pk)
     _require_staff(ticket, actor)
     now = timezone.now()
     changed = _set_status(ticket, Status.RESOLVED, actor, now=now)
@@ -454,7 +454,7 @@ def ticket_resolve(*, ticket: Ticket, actor: User) -> Ticket:
 @transaction.atomic
 def ticket_confirm(*, ticket: Ticket, customer: User) -> Ticket:
     """The customer confirms the solution: the ticket closes and its access data is wiped."""
-    ticket = Ticket.objects.select_for_update().select_related("line").get(pk=ticket.pk)
+    ticket = Ticket.objects.select_for_update(of=("self",)).select_related("line").get(pk=ticket.pk)
     _require_customer(ticket, customer)
     now = timezone.now()
     changed = _set_status(ticket, Status.CLOSED, customer, now=now, reason="confirmed by the customer")
@@ -467,7 +467,7 @@ def ticket_confirm(*, ticket: Ticket, customer: User) -> Ticket:
 @transaction.atomic
 def ticket_reopen(*, ticket: Ticket, customer: User, body: str) -> Ticket:
     """The customer says it is not solved: back to the agents of the line, with a message."""
-    ticket = Ticket.objects.select_for_update().select_related("line").get(pk=ticket.pk)
+    ticket = Ticket.objects.select_for_update(of=("self",)).select_related("line").get(pk=ticket.pk)
     _require_customer(ticket, customer)
     body = _clean_text(body, field="body", label=_("The message"), max_length=BODY_MAX)
     if ticket.status not in (Status.RESOLVED, Status.CLOSED):
@@ -515,7 +515,7 @@ def _wipe_secret(ticket: Ticket, actor: User | None, *, reason: str) -> None:
 @transaction.atomic
 def secret_store(*, ticket: Ticket, actor: User, access_data: str) -> None:
     """The customer (or staff of the line) stores server access data on an open ticket."""
-    ticket = Ticket.objects.select_for_update().select_related("line").get(pk=ticket.pk)
+    ticket = Ticket.objects.select_for_update(of=("self",)).select_related("line").get(pk=ticket.pk)
     if actor.is_customer:
         _require_customer(ticket, actor)
     else:
@@ -562,7 +562,7 @@ def template_render(*, template: ReplyTemplate, ticket: Ticket, agent: User) -> 
 @transaction.atomic
 def ticket_system_message(*, ticket: Ticket, body: str) -> Message:
     """A message from the helpdesk itself to the customer (a reminder)."""
-    ticket = Ticket.objects.select_for_update().select_related("line").get(pk=ticket.pk)
+    ticket = Ticket.objects.select_for_update(of=("self",)).select_related("line").get(pk=ticket.pk)
     now = timezone.now()
     message = Message.objects.create(ticket=ticket, author=None, kind=Message.Kind.SYSTEM, body=body, created_at=now)
     events.message_added(ticket, None, message=message)
@@ -573,7 +573,7 @@ def ticket_system_message(*, ticket: Ticket, body: str) -> Message:
 @transaction.atomic
 def ticket_system_resolve(*, ticket: Ticket, reason: str) -> Ticket:
     """Resolved by the helpdesk: the customer stayed silent."""
-    ticket = Ticket.objects.select_for_update().select_related("line").get(pk=ticket.pk)
+    ticket = Ticket.objects.select_for_update(of=("self",)).select_related("line").get(pk=ticket.pk)
     now = timezone.now()
     changed = _set_status(ticket, Status.RESOLVED, None, now=now, reason=reason)
     _save(ticket, changed, now)
@@ -583,7 +583,7 @@ def ticket_system_resolve(*, ticket: Ticket, reason: str) -> Ticket:
 @transaction.atomic
 def ticket_system_close(*, ticket: Ticket, reason: str) -> Ticket:
     """Closed by the helpdesk: a solution the customer did not confirm in time."""
-    ticket = Ticket.objects.select_for_update().select_related("line").get(pk=ticket.pk)
+    ticket = Ticket.objects.select_for_update(of=("self",)).select_related("line").get(pk=ticket.pk)
     now = timezone.now()
     changed = _set_status(ticket, Status.CLOSED, None, now=now, reason=reason)
     _wipe_secret(ticket, None, reason="ticket closed")

@@ -18,6 +18,7 @@ from helpdesk.errors import DomainError, NotFound
 from queues.models import Line
 from queues.selectors import ticket_standing
 from queues.views import boost_offers
+from sla.services import line_clocks
 from tickets import selectors, services
 from tickets.forms import (
     AccessDataForm,
@@ -280,7 +281,7 @@ class DeskTicketDetail(AreaRequiredMixin, View):
                 a for a in selectors.ticket_attachments(ticket=ticket, user=request.user) if not a.message_id
             ],
             "history": selectors.ticket_history(ticket=ticket, user=request.user),
-            "stints": selectors.ticket_stints(ticket=ticket),
+            "line_clocks": line_clocks(ticket=ticket),
             "templates": [(template, rendered[template.id]) for template in templates],
             "reply_form": AgentReplyForm(),
             "transfer_form": TransferForm(lines=selectors.transfer_targets(ticket=ticket)),

@@ -98,12 +98,8 @@ def test_concurrent_agents_each_take_different_tickets_until_the_queue_is_empty(
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.xfail(
-    strict=True,
-    reason="ticket_take locks with select_for_update().select_related('line') without of=('self',), "
-    "so every take also locks the line's row and a colleague's take waits for it",
-)
 def test_take_next_does_not_wait_for_a_colleagues_take_in_progress(local_cache):
+    """A take locks only its ticket, not the line: a colleague's take never waits for it."""
     line = LineFactory(code="no-waiting", level=1)
     first, second = waiting_tickets(line, 2)
     me, colleague = AgentFactory(username="me"), AgentFactory(username="colleague")
@@ -132,12 +128,8 @@ def test_take_next_does_not_wait_for_a_colleagues_take_in_progress(local_cache):
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.xfail(
-    strict=True,
-    reason="ticket_transfer locks the old line's row FOR UPDATE (select_related without of=('self',)); "
-    "the new stint's foreign key then needs a share lock on the other line: opposite transfers deadlock",
-)
 def test_transfers_between_two_lines_in_opposite_directions_at_once_both_succeed(local_cache, monkeypatch):
+    """A transfer locks only its ticket, so two transfers crossing between the same lines cannot deadlock."""
     first_line = LineFactory(code="first", level=1)
     second_line = LineFactory(code="second", level=2)
     [up] = waiting_tickets(first_line, 1)

@@ -14,6 +14,7 @@ from rest_framework.reverse import reverse
 
 from accounts.models import User
 from queues.models import Line
+from sla.display import commitment_text, nearest_deadline
 from tickets import selectors, services
 from tickets.markdown import render_markdown
 from tickets.models import Category, Channel, EventKind, Message, Status, TicketSecret, Urgency
@@ -99,6 +100,30 @@ class LineStintSerializer(serializers.Serializer):
 # --- tickets ------------------------------------------------------------------------------
 
 
+class SlaDeadlineSerializer(serializers.Serializer):
+    target = serializers.ChoiceField(choices=["first_response", "next_response", "resolution"])
+    due = serializers.DateTimeField()
+    seconds_left = serializers.IntegerField(help_text=_("Negative when overdue."))
+    state = serializers.ChoiceField(choices=["ok", "warning", "overdue"])
+
+
+class SlaRecordSerializer(serializers.Serializer):
+    kind = serializers.CharField()
+    target = serializers.CharField()
+    due_at = serializers.DateTimeField()
+    created_at = serializers.DateTimeField()
+
+
+class SlaSerializer(serializers.Serializer):
+    commitment = serializers.CharField(help_text=_("The promise shown to the customer."))
+    first_response_due = serializers.DateTimeField(allow_null=True)
+    first_response_at = serializers.DateTimeField(allow_null=True)
+    next_response_due = serializers.DateTimeField(allow_null=True)
+    resolution_due = serializers.DateTimeField(allow_null=True, help_text=_("Null while paused."))
+    resolution_paused_minutes = serializers.FloatField(allow_null=True)
+    records = SlaRecordSerializer(many=True, help_text=_("Warnings, breaches and escalations recorded."))
+
+
 class TicketListItemSerializer(serializers.Serializer):
     """A ticket in a list: no description, no access data."""
 
@@ -120,9 +145,15 @@ class TicketListItemSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField(read_only=True)
     last_activity_at = serializers.DateTimeField(read_only=True)
     promised_by = serializers.DateTimeField(read_only=True, allow_null=True)
+    sla_deadline = serializers.SerializerMethodField(help_text=_("The nearest deadline of an open ticket, or null."))
 
     def get_assignee(self, ticket) -> str | None:
         return _display_name(ticket.assignee)
+
+    @extend_schema_field(SlaDeadlineSerializer(allow_null=True))
+    def get_sla_deadline(self, ticket):
+        deadline = nearest_deadline(ticket)
+        return SlaDeadlineSerializer(deadline).data if deadline else None
 
     def to_representation(self, instance):
         data = super().to_representation(instance)
@@ -145,6 +176,24 @@ class TicketDetailSerializer(TicketListItemSerializer):
     resolved_at = serializers.DateTimeField(read_only=True, allow_null=True)
     closed_at = serializers.DateTimeField(read_only=True, allow_null=True)
     solved_at_first_level = serializers.BooleanField(read_only=True, allow_null=True)
+    sla = serializers.SerializerMethodField()
+
+    @extend_schema_field(SlaSerializer)
+    def get_sla(self, ticket):
+        records = ticket.sla_records.order_by("created_at", "id")
+        if _caller(self) is not None and _caller(self).is_customer:
+            records = records.none()
+        return SlaSerializer(
+            {
+                "commitment": commitment_text(ticket),
+                "first_response_due": ticket.first_response_due,
+                "first_response_at": ticket.first_response_at,
+                "next_response_due": ticket.next_response_due,
+                "resolution_due": ticket.resolution_due,
+                "resolution_paused_minutes": ticket.resolution_paused_minutes,
+                "records": list(records),
+            }
+        ).data
 
     def get_body_html(self, ticket) -> str:
         return str(render_markdown(ticket.body))

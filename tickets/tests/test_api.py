@@ -207,6 +207,7 @@ def test_list_is_paginated_and_carries_no_body_or_access_data(line, customer):
         "created_at",
         "last_activity_at",
         "promised_by",
+        "sla_deadline",
     }
     assert "secret-password-123" not in response.content.decode()
     assert api(customer).get(url("ticket-list"), {"page": 2, "page_size": 2}).json()["results"][0]["subject"] == (

@@ -1,0 +1,60 @@
+"""What people see of the deadlines: the nearest one, the time left, the commitment."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from tickets.models import Status
+
+RUNNING = (Status.NEW, Status.WAITING_AGENT, Status.IN_PROGRESS)
+OPEN = (*RUNNING, Status.WAITING_CUSTOMER)
+
+
+@dataclass(frozen=True)
+class Deadline:
+    target: str  # first_response | next_response | resolution
+    due: dt.datetime
+    warn_at: dt.datetime | None
+    seconds_left: int
+
+    @property
+    def state(self) -> str:
+        if self.seconds_left < 0:
+            return "overdue"
+        if self.warn_at is not None and timezone.now() >= self.warn_at:
+            return "warning"
+        return "ok"
+
+
+def nearest_deadline(ticket, now: dt.datetime | None = None) -> Deadline | None:
+    """The deadline that matters now for an open ticket, or None."""
+    now = now or timezone.now()
+    candidates = []
+    if ticket.status in OPEN and ticket.first_response_at is None and ticket.first_response_due:
+        candidates.append(("first_response", ticket.first_response_due, ticket.first_response_warn_at))
+    if ticket.status in OPEN and ticket.next_response_due:
+        candidates.append(("next_response", ticket.next_response_due, ticket.next_response_warn_at))
+    if ticket.status in RUNNING and ticket.resolution_due:
+        candidates.append(("resolution", ticket.resolution_due, ticket.resolution_warn_at))
+    if not candidates:
+        return None
+    target, due, warn_at = min(candidates, key=lambda item: item[1])
+    return Deadline(target, due, warn_at, int((due - now).total_seconds()))
+
+
+def commitment_text(ticket) -> str:
+    """ "We answer within 5 working hours": the promise of the plan that applies to the ticket."""
+    commitment = ticket.sla_commitment or {}
+    if not commitment:
+        return ""
+    minutes = commitment["first_response"]
+    amount = _("%(n)d minutes") % {"n": minutes} if minutes < 120 else _("%(n)g hours") % {"n": round(minutes / 60, 1)}
+    if commitment.get("limited"):
+        return _("Limited service: we answer within %(time)s.") % {"time": amount}
+    if commitment.get("calendar_24x7"):
+        return _("We answer within %(time)s, around the clock.") % {"time": amount}
+    return _("We answer within %(time)s of working time.") % {"time": amount}
