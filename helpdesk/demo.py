@@ -454,7 +454,10 @@ def history_rows(size: DemoSize, *, customers: list[int], staff, lines, until: d
     categories = [c for c, _share, _line in CATEGORY_MIX]
     shares = [share for _c, share, _line in CATEGORY_MIX]
     first_lines = {c: line for c, _share, line in CATEGORY_MIX}
-    now = dt.datetime.combine(until, dt.time(12, tzinfo=MOSCOW)).astimezone(dt.UTC)
+    # The history runs up to the end of `until`, or up to this moment when that is today.
+    end_of_day = dt.datetime.combine(until + dt.timedelta(days=1), dt.time(0, tzinfo=MOSCOW)).astimezone(dt.UTC)
+    now = min(end_of_day, dt.datetime.now(dt.UTC)) if until >= dt.datetime.now(MOSCOW).date() else end_of_day
+    start = start + dt.timedelta(days=1)  # the last `days` days, ending with `until`
     for offset in range(days):
         day = start + dt.timedelta(days=offset)
         expected = mean_daily * WEEKDAY_WEIGHTS[day.weekday()] / mean_weight
@@ -478,7 +481,10 @@ def history_rows(size: DemoSize, *, customers: list[int], staff, lines, until: d
             reaction = dt.timedelta(minutes=max(1.0, rng.lognormvariate(math.log(11), 0.6)))
             handling = dt.timedelta(minutes=max(5.0, rng.lognormvariate(math.log(90), 1.1)))
             age = now - created
-            if age < reaction:
+            if age < dt.timedelta(0):
+                continue  # later today: not happened yet
+            if age < reaction or (age < dt.timedelta(hours=3) and rng.random() < 0.5):
+                # The last hours keep a backlog in the queues.
                 status, first_response, resolved, closed = Status.WAITING_AGENT, None, None, None
             elif age < reaction + handling:
                 status = rng.choice([Status.IN_PROGRESS, Status.WAITING_CUSTOMER])
