@@ -31,7 +31,7 @@ from accounts.models import AgentProfile, CustomerProfile, Organisation, Plan, R
 from helpdesk import bulk
 from helpdesk.demo_logins import DEMO_PASSWORD
 from queues.models import BalanceEntry, BoostKind, BoostPrice, Line, LineMembership, QueuePolicy, RoutingRule
-from sla.models import BusinessCalendar, SlaPolicy, SlaTarget, WorkingInterval
+from sla.models import BusinessCalendar, Component, HardwareWindow, SlaPolicy, SlaTarget, WorkingInterval
 from tickets.models import Category, Channel, LineStint, Message, ReplyTemplate, Status, Ticket, TicketEvent, Urgency
 
 MOSCOW = ZoneInfo("Europe/Moscow")
@@ -273,6 +273,12 @@ def upsert_sla(plans: dict[str, Plan], lines: dict[str, Line]) -> None:
             },
         )
     SlaPolicy.current()
+    # Hardware replacement: 24 h for disks and power on every plan, 72 h for the rest, 24 h on Business and up.
+    for component in Component.values:
+        hours = 24 if component in (Component.DISK, Component.POWER) else 72
+        HardwareWindow.objects.update_or_create(plan=None, component=component, defaults={"hours": hours})
+        for code in ("business", "enterprise"):
+            HardwareWindow.objects.update_or_create(plan=plans[code], component=component, defaults={"hours": 24})
 
 
 def upsert_queue() -> None:

@@ -1,6 +1,21 @@
 from django.contrib import admin
 
-from sla.models import BusinessCalendar, Holiday, LimitedServicePeriod, SlaPolicy, SlaRecord, SlaTarget, WorkingInterval
+from sla.models import (
+    BusinessCalendar,
+    HardwareWindow,
+    Holiday,
+    LimitedServicePeriod,
+    SlaPolicy,
+    SlaRecord,
+    SlaTarget,
+    WorkingInterval,
+)
+
+
+@admin.register(HardwareWindow)
+class HardwareWindowAdmin(admin.ModelAdmin):
+    list_display = ["component", "plan", "hours"]
+    list_filter = ["component", "plan"]
 
 
 class WorkingIntervalInline(admin.TabularInline):

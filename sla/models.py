@@ -214,3 +214,36 @@ class SlaRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.get_target_display()} #{self.ticket_id}"
+
+
+class Component(models.TextChoices):
+    DISK = "disk", _("Disk")
+    MEMORY = "memory", _("Memory")
+    POWER = "power", _("Power supply")
+    CPU = "cpu", _("Processor or motherboard")
+    NETWORK = "network", _("Network card")
+    OTHER = "other", _("Other")
+
+
+class HardwareWindow(models.Model):
+    """How long a hardware replacement may take, by component class and plan (24-72 hours)."""
+
+    plan = models.ForeignKey(
+        "accounts.Plan", verbose_name=_("plan"), on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    component = models.CharField(_("component"), max_length=8, choices=Component.choices)
+    hours = models.PositiveIntegerField(_("replaced within (hours)"))
+
+    class Meta:
+        verbose_name = _("hardware replacement window")
+        verbose_name_plural = _("hardware replacement windows")
+        ordering = ["component", "plan"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "component"], name="sla_hardware_window_unique"),
+            models.UniqueConstraint(
+                fields=["component"], condition=models.Q(plan__isnull=True), name="sla_hardware_window_default"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_component_display()}: {self.hours} h"

@@ -24,7 +24,7 @@ from django.utils import timezone
 from accounts.models import CustomerProfile
 from queues.models import Line
 from sla.calendar import Calendar, add_business_minutes, business_minutes_between
-from sla.models import BusinessCalendar, LimitedServicePeriod, SlaPolicy, SlaRecord, SlaTarget
+from sla.models import BusinessCalendar, HardwareWindow, LimitedServicePeriod, SlaPolicy, SlaRecord, SlaTarget
 from tickets.models import Status, Ticket
 
 logger = logging.getLogger(__name__)
@@ -66,9 +66,13 @@ def commitment_for(ticket: Ticket, now: dt.datetime) -> Commitment | None:
     if period is not None:
         minutes = period.critical_minutes if ticket.urgency == "critical" else period.response_minutes
         return Commitment(minutes, minutes, max(minutes, period.response_minutes), limited=True, calendar_24x7=True)
-    plan_id = (
-        CustomerProfile.objects.filter(user_id=ticket.customer_id).values_list("support_plan_id", flat=True).first()
-    )
+    plans = CustomerProfile.objects.filter(user_id=ticket.customer_id).values_list(
+        "support_plan_id", "admin_package_id"
+    ).first() or (None, None)
+    plan_id, package_id = plans
+    # Administration work of a customer with a paid package follows the package's terms.
+    if ticket.category == "admin_work" and package_id is not None:
+        plan_id = package_id
     target = None
     if plan_id is not None:
         target = SlaTarget.objects.filter(plan_id=plan_id, urgency=ticket.urgency).first()
@@ -76,13 +80,27 @@ def commitment_for(ticket: Ticket, now: dt.datetime) -> Commitment | None:
         target = SlaTarget.objects.filter(plan__isnull=True, urgency=ticket.urgency).first()
     if target is None:
         return None
+    resolution = target.resolution_minutes
+    around_the_clock = ticket.urgency == "critical"
+    if ticket.category == "hardware":
+        window = hardware_window_hours(ticket.hardware_component or "other", plans[0])
+        if window is not None:
+            resolution, around_the_clock = window * 60, True
     return Commitment(
         target.first_response_minutes,
         target.next_response_minutes,
-        target.resolution_minutes,
+        resolution,
         limited=False,
-        calendar_24x7=ticket.urgency == "critical",
+        calendar_24x7=around_the_clock,
     )
+
+
+def hardware_window_hours(component: str, plan_id: int | None) -> int | None:
+    """The replacement window for a component on a plan (the plan-less row is the default)."""
+    windows = HardwareWindow.objects.filter(component=component)
+    window = windows.filter(plan_id=plan_id).first() if plan_id else None
+    window = window or windows.filter(plan__isnull=True).first()
+    return window.hours if window else None
 
 
 def _calendar(ticket: Ticket, commitment: dict) -> Calendar:

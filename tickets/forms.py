@@ -1,6 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from sla.models import Component
 from tickets.models import Category, Message, Status, Urgency
 from tickets.services import BODY_MAX, SUBJECT_MAX
 
@@ -28,6 +29,11 @@ class TicketForm(forms.Form):
     category = forms.ChoiceField(label=_("Topic"), choices=Category.choices)
     urgency = forms.ChoiceField(label=_("Urgency"), choices=Urgency.choices, initial=Urgency.NORMAL)
     service = forms.CharField(label=_("Service or server"), max_length=200, required=False)
+    hardware_component = forms.ChoiceField(
+        label=_("Component to replace (hardware requests)"),
+        choices=[("", "—"), *Component.choices],
+        required=False,
+    )
     body = forms.CharField(
         label=_("Describe the problem"), widget=forms.Textarea(attrs={"rows": 8}), max_length=BODY_MAX
     )

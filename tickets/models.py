@@ -119,6 +119,20 @@ class Ticket(models.Model):
         _("resolution time left while paused (business minutes)"), null=True, blank=True, editable=False
     )
     sla_commitment = models.JSONField(_("commitment"), default=dict, blank=True, db_default={})
+    hardware_component = models.CharField(
+        _("component to replace"), max_length=8, blank=True, help_text=_("For hardware replacement requests.")
+    )
+    # Paid administration packages: is this administration task inside the month's package?
+    package_task = models.CharField(
+        _("administration package task"),
+        max_length=16,
+        blank=True,
+        choices=[
+            ("included", _("Included in the package")),
+            ("extra_pending", _("Beyond the package: waiting for the customer to accept the charge")),
+            ("extra_accepted", _("Beyond the package: extra charge accepted")),
+        ],
+    )
     # The earliest instant the SLA sweep has something to do for this ticket (warning,
     # breach, escalation, reminder, auto-close); indexed, so a sweep costs what is due.
     sla_next_check_at = models.DateTimeField(null=True, blank=True, editable=False)

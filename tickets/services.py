@@ -16,10 +16,11 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import User
+from accounts.models import CustomerProfile, Plan, User
 from helpdesk.errors import Conflict, DomainError, NotFound, PermissionDenied
-from queues.models import Line, RoutingRule
+from queues.models import BalanceEntry, Line, RoutingRule
 from queues.services import queue_enqueue, queue_reweigh
+from sla.models import Component
 from sla.services import sla_update
 from tickets import events, secrets
 from tickets.models import (
@@ -181,6 +182,7 @@ def ticket_create(
     created_by: User | None = None,
     attachments=(),
     access_data: str = "",
+    hardware_component: str = "",
 ) -> Ticket:
     """Open a ticket for `customer`, routed to its line. `created_by` is an agent filing on
     the customer's behalf (phone, chat); otherwise the customer files it."""
@@ -197,6 +199,12 @@ def ticket_create(
         raise DomainError(_("Unknown channel “%(value)s”.") % {"value": channel}, code="invalid", field="channel")
     subject = _clean_text(subject, field="subject", label=_("The subject"), max_length=SUBJECT_MAX)
     body = _clean_text(body, field="body", label=_("The description"), max_length=BODY_MAX)
+    if hardware_component and hardware_component not in Component.values:
+        raise DomainError(
+            _("Unknown component “%(value)s”.") % {"value": hardware_component},
+            code="invalid",
+            field="hardware_component",
+        )
     now = timezone.now()
     line = route(category=category, urgency=urgency)
     ticket = Ticket(
@@ -215,7 +223,11 @@ def ticket_create(
         updated_at=now,
         last_activity_at=now,
         line_entered_at=now,
+        hardware_component=hardware_component if category == Category.HARDWARE else "",
     )
+    package = _package_of(customer) if category == Category.ADMIN_WORK else None
+    if package is not None:
+        ticket.package_task = _package_task_state(customer, package, now)
     queue_enqueue(ticket=ticket, now=now)
     sla_update(ticket=ticket, now=now)
     ticket.save(force_insert=True)
@@ -224,6 +236,20 @@ def ticket_create(
     events.created(ticket, actor)
     if access_data and access_data.strip():
         _store_secret(ticket, actor, access_data, now)
+    if ticket.package_task == "extra_pending":
+        body = _(
+            "This month's %(count)s tasks of your “%(package)s” package are used. This task costs "
+            "%(price)s %(currency)s extra; work starts once you accept the charge on the ticket page."
+        ) % {
+            "count": package.tasks_per_month,
+            "package": package.name,
+            "price": package.extra_task_price,
+            "currency": package.currency,
+        }
+        message = Message.objects.create(
+            ticket=ticket, author=None, kind=Message.Kind.SYSTEM, body=body, created_at=now
+        )
+        events.message_added(ticket, None, message=message)
     # Files last: once they are written nothing else in this transaction can fail.
     _attach(ticket, None, actor, list(attachments), now)
     logger.info("ticket created: number=%s line=%s channel=%s", ticket.number, line.code, channel)
@@ -268,6 +294,7 @@ def message_add(
             if ticket.assignee_id is None:
                 changed += queue_enqueue(ticket=ticket, now=now)
     elif kind == Message.Kind.PUBLIC:
+        _guard_package(ticket)
         if ticket.first_response_at is None:
             ticket.first_response_at = now
             changed.append("first_response_at")
@@ -305,6 +332,7 @@ def ticket_take(*, ticket: Ticket, agent: User) -> Ticket:
             _("A ticket that is “%(status)s” cannot be taken.") % {"status": _status_label(ticket.status)},
             code="illegal_transition",
         )
+    _guard_package(ticket)
     now = timezone.now()
     events.assignee_changed(ticket, agent, old=None, new=agent)
     ticket.assignee = agent
@@ -589,4 +617,61 @@ def ticket_system_close(*, ticket: Ticket, reason: str) -> Ticket:
     _wipe_secret(ticket, None, reason="ticket closed")
     _close_stint(ticket, now)
     _save(ticket, changed, now)
+    return ticket
+
+
+# --- paid administration packages ------------------------------------------------------
+
+
+def _package_of(customer: User) -> Plan | None:
+    profile = CustomerProfile.objects.select_related("admin_package").filter(user=customer).first()
+    if profile is None or profile.admin_package is None or not profile.admin_package.tasks_per_month:
+        return None
+    return profile.admin_package
+
+
+def _package_task_state(customer: User, package: Plan, now: dt.datetime) -> str:
+    """Included while the month's tasks last; beyond that the customer must accept a charge."""
+    month_start = timezone.localtime(now).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    used = Ticket.objects.filter(
+        customer=customer, category=Category.ADMIN_WORK, created_at__gte=month_start, package_task="included"
+    ).count()
+    return "included" if used < package.tasks_per_month else "extra_pending"
+
+
+def _guard_package(ticket: Ticket) -> None:
+    if ticket.package_task == "extra_pending":
+        raise Conflict(
+            _("Work beyond the administration package starts once the customer accepts the extra charge."),
+            code="extra_charge_not_accepted",
+        )
+
+
+@transaction.atomic
+def ticket_accept_extra_charge(*, ticket: Ticket, customer: User) -> Ticket:
+    """The customer agrees to pay for an administration task beyond the month's package."""
+    from queues.billing import charge_recorded
+
+    ticket = Ticket.objects.select_for_update(of=("self",)).select_related("line").get(pk=ticket.pk)
+    _require_customer(ticket, customer)
+    if ticket.package_task != "extra_pending":
+        raise Conflict(_("There is no extra charge to accept on this ticket."), code="nothing_to_accept")
+    package = _package_of(ticket.customer)
+    if package is None or not package.extra_task_price:
+        raise Conflict(_("The package no longer prices extra tasks; ask support."), code="no_price")
+    now = timezone.now()
+    entry, _created = BalanceEntry.objects.get_or_create(
+        reference=f"package-extra:{ticket.number}",
+        defaults={
+            "customer": ticket.customer,
+            "kind": BalanceEntry.Kind.CHARGE,
+            "amount": -package.extra_task_price,
+            "currency": package.currency,
+            "description": f"Extra administration task, ticket #{ticket.number}",
+        },
+    )
+    ticket.package_task = "extra_accepted"
+    events.status_changed(ticket, customer, old=ticket.status, new=ticket.status, reason="extra charge accepted")
+    _save(ticket, ["package_task"], now)
+    charge_recorded(entry)
     return ticket

@@ -11,6 +11,7 @@ panel_patterns = [
     path("<int:number>/confirm/", views.PanelConfirm.as_view(), name="panel-ticket-confirm"),
     path("<int:number>/reopen/", views.PanelReopen.as_view(), name="panel-ticket-reopen"),
     path("<int:number>/access-data/", views.PanelAccessData.as_view(), name="panel-ticket-access-data"),
+    path("<int:number>/accept-extra-charge/", views.PanelAcceptExtraCharge.as_view(), name="panel-ticket-accept-extra"),
     path("<int:number>/standing/", queue_views.PanelStanding.as_view(), name="panel-ticket-standing"),
     path("<int:number>/boost/", queue_views.PanelBoost.as_view(), name="panel-ticket-boost"),
 ]

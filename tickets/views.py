@@ -108,6 +108,7 @@ class PanelTicketCreate(AreaRequiredMixin, View):
                     service=data["service"],
                     attachments=data["attachments"],
                     access_data=data["access_data"],
+                    hardware_component=data["hardware_component"],
                 )
             except DomainError as error:
                 form.add_error(error.field if error.field in form.fields else None, error.message)
@@ -174,6 +175,14 @@ class PanelReopen(TicketActionView):
         if not form.is_valid():
             raise DomainError(_("Tell us what is still wrong."), field="body")
         services.ticket_reopen(ticket=ticket, customer=request.user, body=form.cleaned_data["body"])
+
+
+class PanelAcceptExtraCharge(TicketActionView):
+    area = "panel"
+    success_message = "Thank you; the engineers can start."
+
+    def act(self, request, ticket):
+        services.ticket_accept_extra_charge(ticket=ticket, customer=request.user)
 
 
 class PanelAccessData(TicketActionView):
@@ -253,6 +262,7 @@ class DeskTicketCreate(AreaRequiredMixin, View):
                     service=data["service"],
                     attachments=data["attachments"],
                     access_data=data["access_data"],
+                    hardware_component=data["hardware_component"],
                 )
             except DomainError as error:
                 form.add_error(error.field if error.field in form.fields else None, error.message)

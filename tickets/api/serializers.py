@@ -15,6 +15,7 @@ from rest_framework.reverse import reverse
 from accounts.models import User
 from queues.models import Line
 from sla.display import commitment_text, nearest_deadline
+from sla.models import Component
 from tickets import selectors, services
 from tickets.markdown import render_markdown
 from tickets.models import Category, Channel, EventKind, Message, Status, TicketSecret, Urgency
@@ -176,6 +177,11 @@ class TicketDetailSerializer(TicketListItemSerializer):
     resolved_at = serializers.DateTimeField(read_only=True, allow_null=True)
     closed_at = serializers.DateTimeField(read_only=True, allow_null=True)
     solved_at_first_level = serializers.BooleanField(read_only=True, allow_null=True)
+    hardware_component = serializers.CharField(read_only=True)
+    package_task = serializers.CharField(
+        read_only=True,
+        help_text=_("Administration package: included, extra_pending (accept to start) or extra_accepted."),
+    )
     sla = serializers.SerializerMethodField()
 
     @extend_schema_field(SlaSerializer)
@@ -277,6 +283,13 @@ class TicketCreateSerializer(serializers.Serializer):
     category = serializers.ChoiceField(choices=Category.choices, default=Category.GENERAL)
     urgency = serializers.ChoiceField(choices=Urgency.choices, default=Urgency.NORMAL)
     service = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    hardware_component = serializers.ChoiceField(
+        choices=Component.choices,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text=_("Hardware replacement requests: which component; it sets the replacement window."),
+    )
     access_data = serializers.CharField(
         max_length=ACCESS_DATA_MAX,
         required=False,

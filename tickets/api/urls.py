@@ -14,6 +14,11 @@ urlpatterns = [
     path("tickets/<int:number>/promise/", views.TicketPromiseView.as_view(), name="ticket-promise"),
     path("tickets/<int:number>/resolve/", views.TicketResolveView.as_view(), name="ticket-resolve"),
     path("tickets/<int:number>/confirm/", views.TicketConfirmView.as_view(), name="ticket-confirm"),
+    path(
+        "tickets/<int:number>/accept-extra-charge/",
+        views.TicketAcceptExtraChargeView.as_view(),
+        name="ticket-accept-extra-charge",
+    ),
     path("tickets/<int:number>/reopen/", views.TicketReopenView.as_view(), name="ticket-reopen"),
     path("tickets/<int:number>/access-data/", views.TicketAccessDataView.as_view(), name="ticket-access-data"),
     path("tickets/<int:number>/templates/", views.TicketTemplatesView.as_view(), name="ticket-templates"),

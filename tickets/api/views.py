@@ -126,6 +126,7 @@ class TicketListView(GenericAPIView):
             urgency=data["urgency"],
             service=data["service"],
             access_data=data["access_data"],
+            hardware_component=data["hardware_component"],
             attachments=data["attachments"],
         )
         context = {"request": request}
@@ -245,6 +246,13 @@ class TicketConfirmView(TicketView):
     @_action_schema("tickets_confirm", "Confirm the solution and close the ticket (customer)")
     def post(self, request, number):
         return self.render_ticket(services.ticket_confirm(ticket=self.get_ticket(number), customer=request.user))
+
+
+class TicketAcceptExtraChargeView(TicketView):
+    @_action_schema("tickets_accept_extra_charge", "Accept the extra charge for a task beyond the package (customer)")
+    def post(self, request, number):
+        ticket = services.ticket_accept_extra_charge(ticket=self.get_ticket(number), customer=request.user)
+        return self.render_ticket(ticket)
 
 
 class TicketReopenView(TicketView):
