@@ -120,13 +120,18 @@ class Ticket(models.Model):
     )
     sla_commitment = models.JSONField(_("commitment"), default=dict, blank=True, db_default={})
     hardware_component = models.CharField(
-        _("component to replace"), max_length=8, blank=True, help_text=_("For hardware replacement requests.")
+        _("component to replace"),
+        max_length=8,
+        blank=True,
+        db_default="",
+        help_text=_("For hardware replacement requests."),
     )
     # Paid administration packages: is this administration task inside the month's package?
     package_task = models.CharField(
         _("administration package task"),
         max_length=16,
         blank=True,
+        db_default="",
         choices=[
             ("included", _("Included in the package")),
             ("extra_pending", _("Beyond the package: waiting for the customer to accept the charge")),
