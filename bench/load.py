@@ -157,6 +157,7 @@ TICKET_COLUMNS = (
     "id", "number", "subject", "body", "category", "service", "channel", "urgency", "status", "line_id",
     "assignee_id", "customer_id", "organisation_id", "language", "created_at", "updated_at",
     "last_activity_at", "first_response_at", "resolved_at", "closed_at", "solved_at_first_level",
+    "line_entered_at",
 )  # fmt: skip
 MESSAGE_COLUMNS = ("ticket_id", "author_id", "kind", "body", "created_at")
 USER_COLUMNS = (
@@ -406,7 +407,8 @@ class TicketFactory:
                 None if first_response is None else fromtimestamp(first_response, utc),
                 None if resolved_at is None else fromtimestamp(resolved_at, utc),
                 None if closed_at is None else fromtimestamp(closed_at, utc),
-                solved_first,
+                # Tickets are generated in the line that solved them: there since they were filed.
+                solved_first, fromtimestamp(created, utc),
             )  # fmt: skip
 
 

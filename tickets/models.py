@@ -149,6 +149,18 @@ class Ticket(models.Model):
         indexes = [
             models.Index(fields=["customer", "-last_activity_at"], name="tickets_customer_activity"),
             models.Index(fields=["line", "status", "-last_activity_at"], name="tickets_line_status_activity"),
+            # The lists' order (newest activity first), read in order until a page is full: an
+            # agent's closed or all tickets, a manager's lists. Without it every list sorts all
+            # the tickets it matches.
+            models.Index(fields=["-last_activity_at", "-id"], name="tickets_activity"),
+            # The open tickets alone, in the same order: the workspace's default list and its
+            # count, answered from the index (line and assignee are there for the agent's scope).
+            models.Index(
+                fields=["-last_activity_at", "-id"],
+                include=["line", "assignee"],
+                condition=models.Q(status__in=OPEN_STATUSES),
+                name="tickets_open_activity",
+            ),
             models.Index(
                 fields=["sla_next_check_at"],
                 name="tickets_sla_due",
