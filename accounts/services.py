@@ -35,3 +35,27 @@ def user_issue_api_token(*, user: User) -> str:
         raise DomainError(_("This account is disabled."), code="inactive_account")
     token, _created = Token.objects.get_or_create(user=user)
     return token.key
+
+
+@transaction.atomic
+def customer_for_address(*, email: str, name: str = "") -> tuple[User, bool]:
+    """The customer account with this e-mail address, or a placeholder for an unknown sender.
+
+    Returns (user, matched). A placeholder is an inactive customer without a password, so a
+    ticket always has a customer; an agent can later move the ticket to the real account."""
+    import hashlib
+
+    from accounts.models import Role
+
+    address = (email or "").strip()
+    if not address or "@" not in address:
+        raise DomainError(_("Give a valid e-mail address."), code="invalid_email", field="email")
+    existing = User.objects.filter(email__iexact=address).order_by("-is_active", "id").first()
+    if existing is not None:
+        return existing, existing.is_active and existing.role == Role.CUSTOMER
+    digest = hashlib.sha256(address.lower().encode()).hexdigest()[:16]
+    user = User(username=f"email-{digest}", email=address, role=Role.CUSTOMER, is_active=False)
+    user.first_name = (name or "").strip()[:150]
+    user.set_unusable_password()
+    user.save()
+    return user, False

@@ -15,6 +15,7 @@ api_v1 = (
         path("", include("accounts.api.urls")),
         path("", include("tickets.api.urls")),
         path("", include("queues.api.urls")),
+        path("", include("notifications.api")),
     ],
     "api",
 )
@@ -28,7 +29,9 @@ urlpatterns = [
     path("manage/queue/", queue_views.ManageQueue.as_view(), name="manage-queue"),
     path("panel/tickets/", include(ticket_urls.panel_patterns)),
     path("desk/tickets/", include(ticket_urls.desk_patterns)),
+    path("desk/notifications/", include("notifications.urls")),
     path("accounts/", include("accounts.urls")),
+    path("help/", include("knowledge.urls")),
     path("i18n/setlang/", account_views.set_language, name="set_language"),
     path("i18n/catalog.js", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("admin/", admin.site.urls),

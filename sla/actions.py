@@ -16,6 +16,11 @@ from tickets.models import EventKind, Ticket, TicketEvent
 logger = logging.getLogger(__name__)
 
 
+def _active_next_line(ticket: Ticket):
+    next_line = ticket.line.next_line
+    return next_line if next_line is not None and next_line.is_active else None
+
+
 def _event(ticket: Ticket, **data) -> None:
     TicketEvent.objects.create(ticket=ticket, kind=EventKind.SLA, actor=None, data=data)
 
@@ -32,7 +37,7 @@ def breach(*, ticket: Ticket, target: str, due_at: dt.datetime, policy: SlaPolic
     if policy.escalation == SlaPolicy.Escalation.BOOST:
         minutes = queue_escalate(ticket=ticket, minutes=policy.escalation_boost_minutes)
         _event(ticket, action="escalation", escalation="boost", minutes=minutes)
-    elif policy.escalation == SlaPolicy.Escalation.TRANSFER and ticket.line.next_line_id:
+    elif policy.escalation == SlaPolicy.Escalation.TRANSFER and _active_next_line(ticket):
         ticket_services.ticket_system_transfer(
             ticket=ticket,
             to_line=ticket.line.next_line,
@@ -45,7 +50,7 @@ def breach(*, ticket: Ticket, target: str, due_at: dt.datetime, policy: SlaPolic
 
 def pass_on_unanswered(*, ticket: Ticket, policy: SlaPolicy, now: dt.datetime) -> None:
     """The first line's escalation timer: nobody answered, so the next level takes it."""
-    if ticket.line.next_line_id is None or ticket.first_response_at is not None:
+    if _active_next_line(ticket) is None or ticket.first_response_at is not None:
         return
     ticket_services.ticket_system_transfer(
         ticket=ticket,

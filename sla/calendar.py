@@ -40,10 +40,23 @@ def _local_instant(day: dt.date, at: dt.time, tz: ZoneInfo, *, is_end: bool = Fa
     fall-back resolves to its first occurrence."""
     if is_end and at == dt.time(0):
         day += dt.timedelta(days=1)
-    aware = dt.datetime.combine(day, at).replace(tzinfo=tz)
-    # In UTC: arithmetic between datetimes sharing a zone object ignores DST changes, and a
-    # wall time inside a DST gap becomes a real instant on the way.
-    return aware.astimezone(dt.UTC)
+    wall = dt.datetime.combine(day, at)
+    instant = wall.replace(tzinfo=tz).astimezone(dt.UTC)
+    if instant.astimezone(tz).replace(tzinfo=None) == wall:
+        # In UTC: arithmetic between datetimes sharing a zone object ignores DST changes.
+        return instant
+    # A wall time the clocks skip (spring forward): it stands for the moment of the jump.
+    before = wall.replace(tzinfo=tz, fold=1).astimezone(dt.UTC)
+    after = instant
+    lo, hi = min(before, after), max(before, after)
+    offset_lo = lo.astimezone(tz).utcoffset()
+    while hi - lo > dt.timedelta(seconds=1):
+        mid = lo + (hi - lo) / 2
+        if mid.astimezone(tz).utcoffset() == offset_lo:
+            lo = mid
+        else:
+            hi = mid
+    return hi.replace(microsecond=0) if hi.microsecond else hi
 
 
 def working_spans(calendar: Calendar, start: dt.datetime, end: dt.datetime):

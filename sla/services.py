@@ -18,10 +18,11 @@ import time
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import CustomerProfile
+from helpdesk.errors import DomainError
 from queues.models import Line
 from sla.calendar import Calendar, add_business_minutes, business_minutes_between
 from sla.models import BusinessCalendar, HardwareWindow, LimitedServicePeriod, SlaPolicy, SlaRecord, SlaTarget
@@ -149,7 +150,13 @@ def sla_update(
         ]
     commitment = ticket.sla_commitment
     calendar = _calendar(ticket, commitment)
-    if customer_wrote and ticket.status in OPEN and ticket.first_response_at is not None:
+    # The first unanswered message sets the clock; follow-ups do not push it later.
+    if (
+        customer_wrote
+        and ticket.status in OPEN
+        and ticket.first_response_at is not None
+        and ticket.next_response_due is None
+    ):
         ticket.next_response_warn_at, ticket.next_response_due = _deadline(
             calendar, now, commitment["next_response"], share
         )
@@ -158,7 +165,8 @@ def sla_update(
         ticket.next_response_due = ticket.next_response_warn_at = None
         changed += ["next_response_warn_at", "next_response_due"]
     # The resolution clock stops while the customer has the ball and runs again after.
-    if ticket.status == Status.WAITING_CUSTOMER and ticket.resolution_due is not None:
+    # (A deadline that has already passed stays as it is: it was breached once.)
+    if ticket.status == Status.WAITING_CUSTOMER and ticket.resolution_due is not None and ticket.resolution_due > now:
         ticket.resolution_paused_minutes = max(0.0, business_minutes_between(calendar, now, ticket.resolution_due))
         ticket.resolution_due = ticket.resolution_warn_at = None
         changed += ["resolution_paused_minutes", "resolution_due", "resolution_warn_at"]
@@ -173,7 +181,8 @@ def sla_update(
 
 
 def _first_line_escalation_at(ticket: Ticket, policy: SlaPolicy) -> dt.datetime | None:
-    if ticket.first_response_at is not None or ticket.line.level != 1 or ticket.line.next_line_id is None:
+    next_line = ticket.line.next_line
+    if ticket.first_response_at is not None or ticket.line.level != 1 or next_line is None or not next_line.is_active:
         return None
     return add_business_minutes(
         calendar_for_line(ticket.line), ticket.line_entered_at, policy.first_line_escalation_minutes
@@ -292,7 +301,13 @@ def sla_sweep(*, now: dt.datetime | None = None, limit: int = 5000) -> int:
         .order_by("sla_next_check_at")
         .values_list("id", flat=True)[:limit]
     )
-    handled = sum(1 for ticket_id in due if sla_check_ticket(ticket_id=ticket_id, now=now))
+    handled = 0
+    for ticket_id in due:
+        try:
+            handled += sla_check_ticket(ticket_id=ticket_id, now=now)
+        except (DomainError, DatabaseError):
+            # That ticket's transaction rolled back; the others must not wait for it.
+            logger.exception("sla sweep could not handle ticket %s", ticket_id)
     if handled:
         logger.info("sla sweep handled %s tickets", handled)
     return handled

@@ -7,11 +7,18 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.db import transaction
+
 from tickets.models import EventKind, TicketEvent
 
 
 def _event(ticket, kind: str, actor, **data) -> TicketEvent:
-    return TicketEvent.objects.create(ticket=ticket, kind=kind, actor=actor, data=data)
+    event = TicketEvent.objects.create(ticket=ticket, kind=kind, actor=actor, data=data)
+    # E-mail about it once the change is committed (imported here: notifications imports tickets).
+    from notifications import tasks as notification_tasks
+
+    transaction.on_commit(lambda: notification_tasks.dispatch_event.delay(event.id), robust=True)
+    return event
 
 
 def created(ticket, actor) -> TicketEvent:
@@ -86,3 +93,14 @@ def secret_revealed(ticket, actor) -> TicketEvent:
 
 def secret_wiped(ticket, actor, *, reason: str) -> TicketEvent:
     return _event(ticket, EventKind.SECRET_WIPE, actor, reason=reason)
+
+
+def call_logged(ticket, actor, *, call) -> TicketEvent:
+    return _event(
+        ticket,
+        EventKind.CALL,
+        actor,
+        call_id=call.id,
+        seconds=int(call.duration.total_seconds()),
+        message_id=call.message_id,
+    )

@@ -91,3 +91,12 @@ class AccessDataForm(forms.Form):
 class ListFilterForm(forms.Form):
     q = forms.CharField(label=_("Search"), required=False, max_length=200)
     status = forms.ChoiceField(label=_("Status"), required=False, choices=[("", _("Any status")), *Status.choices])
+
+
+class CallForm(forms.Form):
+    customer = forms.CharField(label=_("Customer login"), max_length=150)
+    ticket = forms.IntegerField(label=_("Existing ticket number (empty: a new ticket)"), required=False, min_value=1)
+    minutes = forms.DecimalField(label=_("Duration, minutes"), min_value=0.1, max_value=480, decimal_places=1)
+    subject = forms.CharField(label=_("Subject (new ticket)"), max_length=200, required=False)
+    category = forms.ChoiceField(label=_("Topic"), choices=Category.choices, initial=Category.GENERAL)
+    summary = forms.CharField(label=_("What the customer said"), widget=forms.Textarea(attrs={"rows": 6}))

@@ -221,6 +221,7 @@ class EventKind(models.TextChoices):
     SECRET_WIPE = "secret_wipe", _("Access data wiped")
     BOOST = "boost", _("Moved up the queue")
     SLA = "sla", _("Service level")
+    CALL = "call", _("Phone call logged")
 
 
 class TicketEvent(models.Model):
@@ -327,6 +328,31 @@ class TicketSecret(models.Model):
 
     def __str__(self) -> str:
         return f"access data of #{self.ticket_id}"
+
+
+class PhoneCall(models.Model):
+    """A call an agent logged on the customer's behalf, as a new ticket or on an existing one."""
+
+    ticket = models.ForeignKey(Ticket, verbose_name=_("ticket"), on_delete=models.CASCADE, related_name="calls")
+    message = models.OneToOneField(
+        Message, verbose_name=_("message"), on_delete=models.CASCADE, null=True, blank=True, related_name="call"
+    )
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("agent"), on_delete=models.PROTECT, related_name="+"
+    )
+    customer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="+"
+    )
+    duration = models.DurationField(_("duration"))
+    created_at = models.DateTimeField(_("logged at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("phone call")
+        verbose_name_plural = _("phone calls")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"call on #{self.ticket_id} ({self.duration})"
 
 
 class ReplyTemplate(models.Model):

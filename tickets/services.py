@@ -29,6 +29,7 @@ from tickets.models import (
     Channel,
     LineStint,
     Message,
+    PhoneCall,
     ReplyTemplate,
     Status,
     Ticket,
@@ -183,11 +184,13 @@ def ticket_create(
     attachments=(),
     access_data: str = "",
     hardware_component: str = "",
+    allow_inactive: bool = False,
 ) -> Ticket:
     """Open a ticket for `customer`, routed to its line. `created_by` is an agent filing on
     the customer's behalf (phone, chat); otherwise the customer files it."""
     actor = created_by or customer
-    if not customer.is_customer or not customer.is_active:
+    # Placeholders for unknown senders (feedback form, e-mail) are inactive customers.
+    if not customer.is_customer or not (customer.is_active or allow_inactive):
         raise DomainError(_("Tickets are filed for customers."), code="not_a_customer", field="customer")
     if created_by is not None and created_by != customer and not created_by.is_support_staff:
         raise PermissionDenied(_("Only support staff may file a ticket for a customer."))
@@ -675,3 +678,65 @@ def ticket_accept_extra_charge(*, ticket: Ticket, customer: User) -> Ticket:
     _save(ticket, ["package_task"], now)
     charge_recorded(entry)
     return ticket
+
+
+# --- phone calls -------------------------------------------------------------------------
+
+CALL_MAX = dt.timedelta(hours=8)
+
+
+@transaction.atomic
+def call_log(
+    *,
+    agent: User,
+    customer: User,
+    duration: dt.timedelta,
+    summary: str,
+    ticket: Ticket | None = None,
+    subject: str = "",
+    category: str = Category.GENERAL,
+    urgency: str = Urgency.NORMAL,
+) -> PhoneCall:
+    """Log a call on the customer's behalf: on an existing ticket as the customer's message,
+    or as a new ticket filed through the phone channel."""
+    if not agent.is_support_staff:
+        raise PermissionDenied(_("Only support staff log calls."))
+    if not customer.is_customer:
+        raise DomainError(_("Calls are logged for customers."), code="not_a_customer", field="customer")
+    if duration <= dt.timedelta(0) or duration > CALL_MAX:
+        raise DomainError(_("A call lasts between a second and eight hours."), code="invalid", field="duration")
+    summary = _clean_text(summary, field="summary", label=_("The summary"), max_length=BODY_MAX)
+    now = timezone.now()
+    if ticket is None:
+        ticket = ticket_create(
+            customer=customer,
+            created_by=agent,
+            channel=Channel.PHONE,
+            subject=subject or summary.splitlines()[0][:SUBJECT_MAX],
+            body=summary,
+            category=category,
+            urgency=urgency,
+        )
+        message = None
+    else:
+        ticket = Ticket.objects.select_for_update(of=("self",)).select_related("line").get(pk=ticket.pk)
+        _require_staff(ticket, agent)
+        if ticket.customer_id != customer.id:
+            raise DomainError(_("That ticket belongs to another customer."), code="wrong_customer", field="ticket")
+        if ticket.status == Status.CLOSED:
+            raise Conflict(_("This ticket is closed; log the call as a new ticket."), code="ticket_closed")
+        # What the customer said on the phone, in the thread as their message.
+        message = Message.objects.create(
+            ticket=ticket, author=customer, kind=Message.Kind.PUBLIC, body=summary, created_at=now
+        )
+        events.message_added(ticket, agent, message=message)
+        changed = ["last_activity_at"]
+        ticket.last_activity_at = now
+        if ticket.status in (Status.WAITING_CUSTOMER, Status.RESOLVED):
+            changed += _set_status(ticket, Status.WAITING_AGENT, agent, now=now, reason="customer called")
+        _save(ticket, changed, now, customer_wrote=True)
+    call = PhoneCall.objects.create(
+        ticket=ticket, message=message, agent=agent, customer=customer, duration=duration, created_at=now
+    )
+    events.call_logged(ticket, agent, call=call)
+    return call

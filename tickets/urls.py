@@ -20,6 +20,7 @@ desk_patterns = [
     path("", views.DeskTicketList.as_view(), name="desk-tickets"),
     path("new/", views.DeskTicketCreate.as_view(), name="desk-ticket-new"),
     path("take-next/", queue_views.DeskTakeNext.as_view(), name="desk-take-next"),
+    path("call/", views.DeskLogCall.as_view(), name="desk-log-call"),
     path("<int:number>/", views.DeskTicketDetail.as_view(), name="desk-ticket"),
     path("<int:number>/reply/", views.DeskReply.as_view(), name="desk-ticket-reply"),
     path("<int:number>/take/", views.DeskTake.as_view(), name="desk-ticket-take"),

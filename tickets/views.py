@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -24,6 +25,7 @@ from tickets import selectors, services
 from tickets.forms import (
     AccessDataForm,
     AgentReplyForm,
+    CallForm,
     ListFilterForm,
     PromiseForm,
     ReopenForm,
@@ -302,6 +304,40 @@ class DeskTicketCreate(AreaRequiredMixin, View):
                 messages.success(request, _("Ticket #%(number)s is filed.") % {"number": ticket.number})
                 return redirect("desk-ticket", number=ticket.number)
         return render(request, "tickets/desk_new.html", {"form": form, "customer_query": username}, status=400)
+
+
+class DeskLogCall(AreaRequiredMixin, View):
+    """Log a phone call on the customer's behalf: a new ticket or a message on an existing one."""
+
+    area = "desk"
+
+    def get(self, request):
+        return render(request, "tickets/desk_call.html", {"form": CallForm()})
+
+    def post(self, request):
+        form = CallForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            customer = User.objects.filter(username=data["customer"], role=Role.CUSTOMER).first()
+            try:
+                if customer is None:
+                    raise DomainError(_("No customer with the login “%(name)s”.") % {"name": data["customer"]})
+                ticket = _get_ticket(request.user, data["ticket"]) if data["ticket"] else None
+                call = services.call_log(
+                    agent=request.user,
+                    customer=customer,
+                    duration=dt.timedelta(minutes=float(data["minutes"])),
+                    summary=data["summary"],
+                    ticket=ticket,
+                    subject=data["subject"],
+                    category=data["category"],
+                )
+            except DomainError as error:
+                form.add_error(None, error.message)
+            else:
+                messages.success(request, _("The call is logged."))
+                return redirect("desk-ticket", number=call.ticket.number)
+        return render(request, "tickets/desk_call.html", {"form": form}, status=400)
 
 
 class DeskTicketDetail(AreaRequiredMixin, View):

@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "sla",
     "knowledge",
     "chat",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -128,6 +129,8 @@ STORAGES = {
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="smtp://127.0.0.1:25")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="support@helpdesk.localhost")
+# Where people reach the helpdesk, for links in e-mails (e.g. https://support.example.net).
+HELPDESK_SITE_URL = env("HELPDESK_SITE_URL", default="http://127.0.0.1:8000")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 EMAIL_TIMEOUT = 10
 
@@ -138,6 +141,10 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 DATA_UPLOAD_MAX_MEMORY_SIZE = ATTACHMENT_MAX_BYTES * ATTACHMENT_MAX_FILES + 1_048_576
 # Fernet keys, newest first: the first encrypts, all decrypt (`manage.py rotate_secret_keys`).
 SECRET_ENCRYPTION_KEYS = env.list("HELPDESK_SECRET_ENCRYPTION_KEYS", default=[])
+
+# The public feedback form: submissions per hour per IP and per address; follow-link lifetime.
+CONTACT_RATE_PER_HOUR = env.int("HELPDESK_CONTACT_RATE_PER_HOUR", default=5)
+FOLLOW_LINK_MAX_AGE = env.int("HELPDESK_FOLLOW_LINK_MAX_AGE", default=30 * 24 * 3600)
 
 # The weighted queue: a dotted path to `hook(balance_entry)` in the provider's billing.
 BILLING_HOOK = env("HELPDESK_BILLING_HOOK", default="")

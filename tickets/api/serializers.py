@@ -389,3 +389,24 @@ class LineQuerySerializer(serializers.Serializer):
     ticket = serializers.IntegerField(
         required=False, help_text=_("A ticket number: only the lines it can be transferred to.")
     )
+
+
+class CallCreateSerializer(serializers.Serializer):
+    customer = serializers.CharField(help_text=_("Username of the customer who called."))
+    ticket = serializers.IntegerField(
+        required=False, min_value=1, help_text=_("Existing ticket number; empty: a new ticket.")
+    )
+    duration_seconds = serializers.IntegerField(min_value=1, max_value=8 * 3600)
+    summary = serializers.CharField(max_length=BODY_MAX)
+    subject = serializers.CharField(max_length=SUBJECT_MAX, required=False, allow_blank=True, default="")
+    category = serializers.ChoiceField(choices=Category.choices, default=Category.GENERAL)
+
+
+class CallSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    ticket = serializers.IntegerField(source="ticket.number")
+    duration_seconds = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField()
+
+    def get_duration_seconds(self, call) -> int:
+        return int(call.duration.total_seconds())

@@ -24,4 +24,5 @@ urlpatterns = [
     path("tickets/<int:number>/templates/", views.TicketTemplatesView.as_view(), name="ticket-templates"),
     path("attachments/<int:pk>/", views.AttachmentDownloadView.as_view(), name="attachment-download"),
     path("lines/", views.LineListView.as_view(), name="line-list"),
+    path("calls/", views.CallLogView.as_view(), name="call-list"),
 ]

@@ -373,3 +373,36 @@ class LineListView(APIView):
         else:
             lines = selectors.active_lines()
         return Response(s.SupportLineSerializer(lines, many=True, context={"request": request}).data)
+
+
+class CallLogView(APIView):
+    """Log a phone call on a customer's behalf (staff): a new ticket or a message on one."""
+
+    permission_classes = [IsSupportStaff]
+
+    @extend_schema(
+        tags=[TAG],
+        operation_id="calls_create",
+        request=s.CallCreateSerializer,
+        responses={201: s.CallSerializer, 400: ERRORS[400], 403: ERRORS[403], 404: ERRORS[404], 409: ERRORS[409]},
+    )
+    def post(self, request):
+        import datetime as dt
+
+        from accounts.models import Role, User
+
+        data = validated(s.CallCreateSerializer, request.data, request)
+        customer = User.objects.filter(username=data["customer"], role=Role.CUSTOMER).first()
+        if customer is None:
+            raise DomainError(_("No such customer."), code="invalid", field="customer")
+        ticket = selectors.ticket_get(user=request.user, number=data["ticket"]) if data.get("ticket") else None
+        call = services.call_log(
+            agent=request.user,
+            customer=customer,
+            duration=dt.timedelta(seconds=data["duration_seconds"]),
+            summary=data["summary"],
+            ticket=ticket,
+            subject=data["subject"],
+            category=data["category"],
+        )
+        return Response(s.CallSerializer(call).data, status=status.HTTP_201_CREATED)

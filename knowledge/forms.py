@@ -1,0 +1,27 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from tickets.models import Category
+
+PUBLIC_TOPICS = [
+    (Category.GENERAL, _("General question")),
+    (Category.PRESALE, _("Before buying")),
+    (Category.BILLING, _("Payments and documents")),
+    (Category.TECH_SIMPLE, _("Technical problem")),
+]
+
+
+class ContactForm(forms.Form):
+    name = forms.CharField(label=_("Your name"), max_length=150)
+    email = forms.EmailField(label=_("E-mail"))
+    topic = forms.ChoiceField(label=_("Topic"), choices=PUBLIC_TOPICS)
+    subject = forms.CharField(label=_("Subject"), max_length=200)
+    message = forms.CharField(label=_("Message"), widget=forms.Textarea(attrs={"rows": 8}), max_length=20_000)
+    # Bots fill every field they see; people never see this one.
+    website = forms.CharField(required=False, widget=forms.TextInput(attrs={"tabindex": "-1", "autocomplete": "off"}))
+    # When the form was shown, signed: too fast or too old means a script or a stale page.
+    started = forms.CharField(widget=forms.HiddenInput)
+
+
+class FollowReplyForm(forms.Form):
+    message = forms.CharField(label=_("Message"), widget=forms.Textarea(attrs={"rows": 5}), max_length=20_000)
