@@ -15,6 +15,7 @@ api_v1 = (
         path("", include("accounts.api.urls")),
         path("", include("tickets.api.urls")),
         path("", include("queues.api.urls")),
+        path("", include("mailin.api.urls")),
         path("", include("notifications.api")),
     ],
     "api",

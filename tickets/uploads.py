@@ -38,8 +38,11 @@ def sniff_content_type(head: bytes) -> str | None:
     try:
         head.decode("utf-8")
     except UnicodeDecodeError as exc:
-        # A multi-byte character cut at the end of the sample is still text; other bad bytes are not.
-        if exc.reason != "unexpected end of data" or exc.start < len(head) - 3:
+        # A multi-byte character cut at the end of the sample is still text.
+        if exc.reason == "unexpected end of data" and exc.start >= len(head) - 3:
+            return "text/plain"
+        # 8-bit text (windows-1251, KOI8-R logs and configs) has no control bytes; binaries do.
+        if b"\x7f" in head or any(byte < 0x20 and byte not in b"\t\r\n\x0c" for byte in head):
             return None
     return "text/plain"
 

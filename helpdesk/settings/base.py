@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "knowledge",
     "chat",
     "notifications",
+    "mailin",
 ]
 
 MIDDLEWARE = [
@@ -204,6 +205,7 @@ SLA_SWEEP_SECONDS = env.float("HELPDESK_SLA_SWEEP_SECONDS", default=30.0)
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "helpdesk.tasks.heartbeat", "schedule": HEARTBEAT_SECONDS},
     "sla-sweep": {"task": "sla.tasks.sweep", "schedule": SLA_SWEEP_SECONDS},
+    "mailin-poll": {"task": "mailin.tasks.poll_mailboxes", "schedule": 60.0},
 }
 
 LOGGING = {

@@ -75,15 +75,21 @@ def test_sniff_refuses_executable(head):
 
 
 def test_sniff_refuses_invalid_utf8_inside_text():
-    assert sniff_content_type(b"\xff\xfe\xfa binary blob without zero bytes " * 3) is None
+    assert sniff_content_type(b"\xff\xfe\x03\xfa binary blob without zero bytes " * 3) is None
 
 
 def test_sniff_refuses_webp_lookalike_riff():
     assert sniff_content_type(b"RIFF\x24\x00\x00\x00WAVEfmt " + b"\x00" * 16) is None
 
 
-def test_sniff_refuses_invalid_bytes_at_the_end():
-    assert sniff_content_type(b"\xff\xfe\xfd") is None
+def test_sniff_refuses_invalid_utf8_with_control_bytes():
+    assert sniff_content_type(b"\xff\xfe\x01\x02\xfd") is None
+
+
+def test_sniff_accepts_russian_text_in_8_bit_encodings():
+    line = "Ошибка: не удаётся подключиться к базе данных\n"
+    assert sniff_content_type(line.encode("cp1251")) == "text/plain"
+    assert sniff_content_type(line.encode("koi8_r")) == "text/plain"
 
 
 def test_png_renamed_exe_accepted_as_png():
