@@ -12,6 +12,13 @@ from django.utils import timezone
 
 from notifications import services
 from notifications.models import Notification
+from tickets.models import EventKind
+
+# Only these kinds of ticket events can lead to an e-mail (see services.recipients_for); the
+# others (SLA records, boosts, files, access data...) are not even queued.
+NOTIFIED_KINDS = frozenset(
+    {EventKind.CREATED, EventKind.MESSAGE, EventKind.STATUS, EventKind.PROMISE, EventKind.TRANSFER, EventKind.ASSIGN}
+)
 
 logger = logging.getLogger(__name__)
 

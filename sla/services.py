@@ -268,10 +268,10 @@ def _act(ticket: Ticket, kind: str, target: str, due_at: dt.datetime, policy: Sl
         actions.auto_close(ticket=ticket, now=now)
 
 
-def sla_check_ticket(*, ticket_id: int, now: dt.datetime) -> bool:
+def sla_check_ticket(*, ticket_id: int, now: dt.datetime, policy: SlaPolicy | None = None) -> bool:
     """Do everything due for one ticket, in one transaction; False if another sweep has it
     or nothing is due any more."""
-    policy = SlaPolicy.current()
+    policy = policy or SlaPolicy.current()
     with transaction.atomic():
         ticket = (
             Ticket.objects.select_for_update(skip_locked=True, of=("self",))
@@ -302,9 +302,10 @@ def sla_sweep(*, now: dt.datetime | None = None, limit: int = 5000) -> int:
         .values_list("id", flat=True)[:limit]
     )
     handled = 0
+    policy = SlaPolicy.current()
     for ticket_id in due:
         try:
-            handled += sla_check_ticket(ticket_id=ticket_id, now=now)
+            handled += sla_check_ticket(ticket_id=ticket_id, now=now, policy=policy)
         except (DomainError, DatabaseError):
             # That ticket's transaction rolled back; the others must not wait for it.
             logger.exception("sla sweep could not handle ticket %s", ticket_id)

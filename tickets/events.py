@@ -17,7 +17,8 @@ def _event(ticket, kind: str, actor, **data) -> TicketEvent:
     # E-mail about it once the change is committed (imported here: notifications imports tickets).
     from notifications import tasks as notification_tasks
 
-    transaction.on_commit(lambda: notification_tasks.dispatch_event.delay(event.id), robust=True)
+    if kind in notification_tasks.NOTIFIED_KINDS:
+        transaction.on_commit(lambda: notification_tasks.dispatch_event.delay(event.id), robust=True)
     return event
 
 
