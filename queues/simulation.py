@@ -20,6 +20,7 @@ simulated population.
 
 from __future__ import annotations
 
+import abc
 import bisect
 import datetime as dt
 import heapq
@@ -309,7 +310,7 @@ def _classify(tickets: list[SimTicket]) -> None:
 # --- the queue disciplines ----------------------------------------------------------
 
 
-class _Order:
+class _Order(abc.ABC):
     """Order keys (lower is taken first; the ticket index breaks ties) and boosts."""
 
     boosts = True
@@ -317,13 +318,14 @@ class _Order:
     def __init__(self, config: SimulationConfig):
         self.config = config
 
+    @abc.abstractmethod
     def key(self, ticket: SimTicket) -> float:
-        raise NotImplementedError
+        """The ticket's order key on arrival."""
 
     def boost(self, ticket: SimTicket, key: float, others: list[tuple[float, int]]) -> tuple[float, bool]:
         """The ticket's new key and whether the bound capped it; `others` is the queue in order
-        without the ticket."""
-        raise NotImplementedError
+        without the ticket. An order without boosts keeps the key."""
+        return key, False
 
 
 class _Fifo(_Order):
