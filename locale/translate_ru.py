@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 RU = {
+    "Thank you; the engineers can start.": "Спасибо! Инженеры могут приступать к работе.",
     "Helpdesk": "Служба поддержки",
     "Wrong username or password.": "Неверное имя пользователя или пароль.",
     "Accounts": "Учётные записи",

@@ -12,6 +12,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django.views import View
 
 from accounts.models import Role, User
@@ -178,7 +179,7 @@ class PanelTicketDetail(AreaRequiredMixin, View):
 
 class PanelReply(TicketActionView):
     area = "panel"
-    success_message = "Your message is sent."
+    success_message = gettext_noop("Your message is sent.")
 
     def act(self, request, ticket):
         form = ReplyForm(request.POST, request.FILES)
@@ -194,7 +195,7 @@ class PanelReply(TicketActionView):
 
 class PanelConfirm(TicketActionView):
     area = "panel"
-    success_message = "Thank you! The ticket is closed."
+    success_message = gettext_noop("Thank you! The ticket is closed.")
 
     def act(self, request, ticket):
         services.ticket_confirm(ticket=ticket, customer=request.user)
@@ -202,7 +203,7 @@ class PanelConfirm(TicketActionView):
 
 class PanelReopen(TicketActionView):
     area = "panel"
-    success_message = "The ticket is open again; the support team will answer."
+    success_message = gettext_noop("The ticket is open again; the support team will answer.")
 
     def act(self, request, ticket):
         form = ReopenForm(request.POST)
@@ -213,7 +214,7 @@ class PanelReopen(TicketActionView):
 
 class PanelAcceptExtraCharge(TicketActionView):
     area = "panel"
-    success_message = "Thank you; the engineers can start."
+    success_message = gettext_noop("Thank you; the engineers can start.")
 
     def act(self, request, ticket):
         services.ticket_accept_extra_charge(ticket=ticket, customer=request.user)
@@ -221,7 +222,7 @@ class PanelAcceptExtraCharge(TicketActionView):
 
 class PanelAccessData(TicketActionView):
     area = "panel"
-    success_message = "Access data is stored encrypted."
+    success_message = gettext_noop("Access data is stored encrypted.")
 
     def act(self, request, ticket):
         form = AccessDataForm(request.POST)
@@ -374,7 +375,7 @@ class DeskTicketDetail(AreaRequiredMixin, View):
 
 class DeskReply(TicketActionView):
     area = "desk"
-    success_message = "Saved."
+    success_message = gettext_noop("Saved.")
 
     def act(self, request, ticket):
         form = AgentReplyForm(request.POST, request.FILES)
@@ -392,7 +393,7 @@ class DeskReply(TicketActionView):
 
 class DeskTake(TicketActionView):
     area = "desk"
-    success_message = "The ticket is yours."
+    success_message = gettext_noop("The ticket is yours.")
 
     def act(self, request, ticket):
         services.ticket_take(ticket=ticket, agent=request.user)
@@ -400,7 +401,7 @@ class DeskTake(TicketActionView):
 
 class DeskRelease(TicketActionView):
     area = "desk"
-    success_message = "The ticket is back in its line."
+    success_message = gettext_noop("The ticket is back in its line.")
 
     def act(self, request, ticket):
         services.ticket_release(ticket=ticket, agent=request.user, reason=request.POST.get("reason", ""))
@@ -408,7 +409,7 @@ class DeskRelease(TicketActionView):
 
 class DeskTransfer(TicketActionView):
     area = "desk"
-    success_message = "The ticket is transferred."
+    success_message = gettext_noop("The ticket is transferred.")
 
     def act(self, request, ticket):
         form = TransferForm(request.POST, lines=selectors.transfer_targets(ticket=ticket))
@@ -426,7 +427,7 @@ class DeskTransfer(TicketActionView):
 
 class DeskPromise(TicketActionView):
     area = "desk"
-    success_message = "The customer sees the expected time."
+    success_message = gettext_noop("The customer sees the expected time.")
 
     def act(self, request, ticket):
         form = PromiseForm(request.POST)
@@ -442,7 +443,7 @@ class DeskPromise(TicketActionView):
 
 class DeskUrgency(TicketActionView):
     area = "desk"
-    success_message = "Urgency changed."
+    success_message = gettext_noop("Urgency changed.")
 
     def act(self, request, ticket):
         services.ticket_set_urgency(
@@ -455,7 +456,7 @@ class DeskUrgency(TicketActionView):
 
 class DeskResolve(TicketActionView):
     area = "desk"
-    success_message = "Marked as solved; the customer is asked to confirm."
+    success_message = gettext_noop("Marked as solved; the customer is asked to confirm.")
 
     def act(self, request, ticket):
         services.ticket_resolve(ticket=ticket, actor=request.user)
