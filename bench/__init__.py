@@ -8,4 +8,4 @@ module in `BENCHMARK_MODULES`.
 
 # Imported in this order, which is also the order `all` runs them in: the database is
 # filled before the servers are measured against it.
-BENCHMARK_MODULES = ("bench.load", "bench.lists", "bench.asgi")
+BENCHMARK_MODULES = ("bench.load", "bench.lists", "bench.queue", "bench.sla", "bench.asgi")

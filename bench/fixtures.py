@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+import random
+import time
+
 from django.core.management import call_command
-from django.db import connection
+from django.db import connection, transaction
 
 from queues.models import Line
 
@@ -55,3 +60,288 @@ def missing_columns(table: str, columns: list[str] | tuple[str, ...]) -> list[st
         )
         required = {row[0] for row in cursor.fetchall()}
     return sorted(required - set(columns))
+
+
+# --- lines the benchmarks fill with tickets of their own ------------------------------------
+
+# Departments (no level), so routing never sends a ticket there and no first-line timer runs.
+BENCH_LINES = {
+    "bench-queue": ("Benchmark: queue", "Бенчмарк: очередь"),
+    "bench-sla": ("Benchmark: SLA", "Бенчмарк: SLA"),
+}
+EVENT_TABLE = "tickets_ticketevent"
+
+
+def ensure_bench_line(code: str) -> Line:
+    """A department of the benchmark's own (active, so its agents can take from it)."""
+    name, name_ru = BENCH_LINES[code]
+    line, _created = Line.objects.get_or_create(
+        code=code,
+        defaults={"name": name, "name_ru": name_ru, "kind": Line.Kind.DEPARTMENT, "level": None, "position": 90},
+    )
+    if not line.is_active:
+        line.is_active = True
+        line.save(update_fields=["is_active"])
+    return line
+
+
+def foreign_events() -> int:
+    """Ticket events of tickets outside the benchmarks' own lines."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT count(*) FROM "{EVENT_TABLE}" event
+            JOIN tickets_ticket ticket ON ticket.id = event.ticket_id
+            JOIN queues_line line ON line.id = ticket.line_id
+            WHERE line.code <> ALL(%s)
+            """,  # noqa: S608 - our own table name
+            [list(BENCH_LINES)],
+        )
+        return cursor.fetchone()[0]
+
+
+def references_to(table: str) -> list[tuple[str, str]]:
+    """(table, column) of every foreign key to `table`."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT c.conrelid::regclass::text, a.attname
+            FROM pg_constraint c
+            JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]
+            WHERE c.contype = 'f' AND c.confrelid = %s::regclass
+            ORDER BY 1
+            """,
+            [table],
+        )
+        return list(cursor.fetchall())
+
+
+def clear_bench_events() -> int:
+    """Empty the ticket events if every one of them belongs to a benchmark's own tickets.
+
+    Events are immutable: a trigger refuses UPDATE and DELETE, so the benchmarks' events can
+    only go with TRUNCATE, and only when the table holds nothing else. Rows of other tables
+    that point at events (notifications made for them) go in the same TRUNCATE, again only
+    when each of them points at an event. Returns how many events were removed; raises if
+    anything else would go with them.
+    """
+    from bench.registry import BenchmarkError
+
+    with connection.cursor() as cursor:
+        cursor.execute(f'SELECT count(*) FROM "{EVENT_TABLE}"')  # noqa: S608 - our own table name
+        total = cursor.fetchone()[0]
+        if total == 0:
+            return 0
+        others = foreign_events()
+        if others:
+            raise BenchmarkError(
+                f"{EVENT_TABLE} holds {others:,} events of tickets outside the benchmark lines "
+                f"({', '.join(BENCH_LINES)}); the benchmark cannot remove its own without them. "
+                "Use a database of its own (python -m bench load --reset)."
+            )
+        referrers = references_to(EVENT_TABLE)
+        for table, column in referrers:
+            cursor.execute(f'SELECT count(*) FROM {table} WHERE "{column}" IS NULL')  # noqa: S608 - catalog names
+            unowned = cursor.fetchone()[0]
+            if unowned:
+                raise BenchmarkError(
+                    f"{table} holds {unowned:,} rows that belong to no ticket event; emptying {EVENT_TABLE} "
+                    "would take them along. Use a database of its own (python -m bench load --reset)."
+                )
+        cursor.execute("TRUNCATE " + ", ".join([f'"{EVENT_TABLE}"', *(table for table, _column in referrers)]))
+    return total
+
+
+def ticket_references() -> list[tuple[str, str]]:
+    """(table, column) of every foreign key to tickets_ticket, the events excepted."""
+    return [(table, column) for table, column in references_to("tickets_ticket") if table != EVENT_TABLE]
+
+
+def clear_line_tickets(line: Line) -> int:
+    """Delete every ticket of a benchmark line and all that refers to them; returns how many.
+
+    The events go first (see `clear_bench_events`); the other rows referring to the tickets
+    (SLA records, messages, stints...) are deleted in the same transaction as the tickets.
+    """
+    if line.code not in BENCH_LINES:
+        raise ValueError(f"{line.code} is not a benchmark line")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM tickets_ticket WHERE line_id = %s", [line.id])
+        if cursor.fetchone()[0] == 0:
+            return 0
+        cursor.execute(
+            f'SELECT EXISTS (SELECT 1 FROM "{EVENT_TABLE}" event JOIN tickets_ticket ticket '  # noqa: S608
+            "ON ticket.id = event.ticket_id WHERE ticket.line_id = %s)",
+            [line.id],
+        )
+        has_events = cursor.fetchone()[0]
+    if has_events:
+        clear_bench_events()
+    with transaction.atomic(), connection.cursor() as cursor:
+        for table, column in ticket_references():
+            cursor.execute(
+                f'DELETE FROM {table} WHERE "{column}" IN (SELECT id FROM tickets_ticket WHERE line_id = %s)',  # noqa: S608
+                [line.id],
+            )
+        cursor.execute("DELETE FROM tickets_ticket WHERE line_id = %s", [line.id])
+        return cursor.rowcount
+
+
+def vacuum_tickets() -> float:
+    """VACUUM (ANALYZE) the tickets table, as autovacuum would eventually; returns seconds."""
+    started = time.monotonic()
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM (ANALYZE) tickets_ticket")
+    return time.monotonic() - started
+
+
+# --- waiting tickets for the benchmark lines --------------------------------------------------
+
+WAITING_COLUMNS = (
+    "id", "number", "subject", "body", "category", "service", "channel", "urgency", "status", "line_id",
+    "assignee_id", "customer_id", "organisation_id", "language", "created_at", "updated_at", "last_activity_at",
+    "line_entered_at", "queued_at", "credit_minutes", "virtual_time", "weight_parts", "sla_commitment",
+    "first_response_warn_at", "first_response_due", "resolution_warn_at", "resolution_due",
+)  # fmt: skip
+# What `sla_update` stores for a ticket under a plan's targets: with it in place, saving a
+# ticket looks nothing up (a ticket without one would look for its plan's targets every time).
+SLA_COMMITMENT = {"first_response": 60, "next_response": 120, "resolution": 1440, "limited": False,
+                  "calendar_24x7": True}  # fmt: skip
+
+
+def customer_ids(limit: int = 1000) -> list[int]:
+    """Customers to file the benchmark's tickets under: the first `limit` by id."""
+    from accounts.models import Role, User
+    from bench.registry import BenchmarkError
+
+    ids = list(User.objects.filter(role=Role.CUSTOMER).order_by("id").values_list("id", flat=True)[:limit])
+    if not ids:
+        raise BenchmarkError("the database has no customers: fill it first (python -m bench load)")
+    return ids
+
+
+def insert_waiting_tickets(
+    line: Line, count: int, *, now: dt.datetime, seed: int, spread_seconds: float, max_credit_minutes: int
+) -> int:
+    """COPY `count` tickets waiting in `line` for an agent (status waiting_agent, nobody
+    assigned), queued at random moments over the last `spread_seconds` with random credits
+    of 0 to `max_credit_minutes`, so their queue order differs from their filing order."""
+    from bench.load import check_columns
+    from helpdesk.bulk import copy_rows, reserve_ids, reserve_ticket_numbers
+    from tickets.models import Ticket
+
+    check_columns(Ticket._meta.db_table, WAITING_COLUMNS)
+    rng = random.Random(seed)  # noqa: S311 - test data, not secrets
+    customers = customer_ids()
+    commitment = json.dumps(SLA_COMMITMENT)
+
+    def rows(ids: list[int], numbers: list[int]):
+        for ticket_id, number in zip(ids, numbers, strict=True):
+            queued = now - dt.timedelta(seconds=rng.random() * spread_seconds)
+            credit = rng.randint(0, max_credit_minutes)
+            service = f"vps-{rng.randrange(1000, 99999)}.example.net"
+            yield (
+                ticket_id, number, f"{service} does not answer", f"Since this morning {service} times out.",
+                "tech_simple", service, "panel", "normal", "waiting_agent", line.id, None,
+                customers[rng.randrange(len(customers))], None, "ru", queued, queued, queued, queued, queued,
+                credit, queued - dt.timedelta(minutes=credit), json.dumps({"tenure": credit}), commitment,
+                queued + dt.timedelta(minutes=48), queued + dt.timedelta(minutes=60),
+                queued + dt.timedelta(minutes=1152), queued + dt.timedelta(minutes=1440),
+            )  # fmt: skip
+
+    written = 0
+    while written < count:
+        size = min(10_000, count - written)
+        with transaction.atomic():
+            ids = reserve_ids(Ticket._meta.db_table, size)
+            numbers = reserve_ticket_numbers(size)
+            written += copy_rows(Ticket._meta.db_table, WAITING_COLUMNS, rows(ids, numbers))
+    return written
+
+
+def ensure_agents(line: Line, prefix: str, count: int) -> list[int]:
+    """`count` agents `<prefix>00`... of `line` (created once, then reused): their ids in order."""
+    from accounts.models import AgentProfile, Role, User
+    from queues.models import LineMembership
+
+    names = [f"{prefix}{index:02d}" for index in range(count)]
+    with transaction.atomic():
+        existing = dict(User.objects.filter(username__in=names).values_list("username", "id"))
+        for name in names:
+            if name in existing:
+                continue
+            user = User(username=name, role=Role.AGENT, first_name="Bench", last_name=name[-2:])
+            user.email = f"{name}@bench.invalid"
+            user.set_unusable_password()
+            user.save()
+            AgentProfile.objects.create(user=user, display_name=name, languages=["ru", "en"])
+            existing[name] = user.id
+        User.objects.filter(id__in=existing.values()).exclude(role=Role.AGENT, is_active=True).update(
+            role=Role.AGENT, is_active=True
+        )
+        for user_id in existing.values():
+            LineMembership.objects.get_or_create(line=line, user_id=user_id)
+    return [existing[name] for name in names]
+
+
+# --- messages the changes queue for Celery ----------------------------------------------------
+
+# Every ticket event queues a task (notifications.tasks.dispatch_event) once committed.
+TASK_PREFIX = "notifications.tasks."
+
+
+def _broker():
+    """(Redis client, queue name) of Celery's broker when it is Redis, else None."""
+    from django.conf import settings
+
+    url = getattr(settings, "CELERY_BROKER_URL", "") or ""
+    if not url.startswith(("redis://", "rediss://", "unix://")):
+        return None
+    import redis
+
+    from helpdesk.celery import app
+
+    return redis.Redis.from_url(url), app.conf.task_default_queue
+
+
+def queued_tasks() -> int | None:
+    """Messages waiting in Celery's default queue, or None when the broker is not Redis."""
+    broker = _broker()
+    if broker is None:
+        return None
+    client, name = broker
+    return client.llen(name)
+
+
+def drop_queued_tasks(before: int | None) -> int:
+    """Remove the task messages queued since the queue held `before`, if all are notification
+    dispatches (the benchmark's changes queued them; no worker is there to run them).
+
+    The Redis transport pushes new messages at the head of the list: they are the first
+    `now - before`. Nothing is removed when a worker took messages meanwhile or another kind
+    of task is among them. Returns how many were removed.
+    """
+    broker = _broker()
+    if broker is None or before is None:
+        return 0
+    import redis
+
+    client, name = broker
+    with client.pipeline() as pipe:
+        for _attempt in range(5):
+            try:
+                pipe.watch(name)
+                added = pipe.llen(name) - before
+                if added <= 0:
+                    return 0
+                for raw in pipe.lrange(name, 0, added - 1):
+                    task = json.loads(raw).get("headers", {}).get("task", "")
+                    if not task.startswith(TASK_PREFIX):
+                        return 0
+                pipe.multi()
+                pipe.ltrim(name, added, -1)
+                pipe.execute()
+                return added
+            except redis.WatchError:
+                continue
+    return 0

@@ -26,13 +26,13 @@ machine it ran on; text outside the sections is kept.
 
 ## Running
 
-    make bench                                       # every benchmark: load, then asgi
-    make bench BENCH_ARGS="load"                     # fill the database with 1,000,000 tickets
-    make bench BENCH_ARGS="load --tickets 100000"    # a smaller database
-    make bench BENCH_ARGS="load --reset"             # empty the tickets and load again
-    make bench BENCH_ARGS="asgi"                     # uvicorn against daphne
-    make bench BENCH_ARGS="asgi --duration 30 --runs 5"
-    make bench BENCH_ARGS="all --help"               # every option
+    make bench                                           # every benchmark in turn: load, lists, queue, sla, asgi
+    make bench BENCH_ARGS="load --tickets 100000"        # fill the database (1,000,000 tickets by default)
+    make bench BENCH_ARGS="lists --requests 100"         # the ticket list pages of the panel and the workspace
+    make bench BENCH_ARGS="queue --queue-duration 30"    # 16 agents taking the next ticket at once; queue positions
+    make bench BENCH_ARGS="sla --sla-due 0,100,1000"     # one SLA sweep as tickets come due among a million
+    make bench BENCH_ARGS="asgi --duration 30 --runs 5"  # uvicorn against daphne
+    make bench BENCH_ARGS="all --help"                   # every option
 
 `make bench` starts the embedded PostgreSQL and Redis under `.data/bench` unless
 `DATABASE_URL` / `REDIS_URL` are set; with them set it uses those servers, e.g.
@@ -44,6 +44,13 @@ machine it ran on; text outside the sections is kept.
 Point the benchmarks at a database of their own: `load --reset` empties the ticket
 tables. Generated users are called `bench-...`, so they never clash with the demo logins.
 `python -m bench --no-write ...` prints the results without touching this file.
+
+`queue` and `sla` work in lines of their own (`bench-queue`, `bench-sla`) and delete
+their tickets when done. Ticket events refuse DELETE, so the events those tickets got
+are removed with TRUNCATE, and both benchmarks refuse to start while the events table
+holds events of any other ticket. The first `sla` run gives every loaded ticket a next
+SLA check 30 to 395 days ahead, then rewrites the table to shed the old row versions;
+later runs find the checks in place.
 
 The ASGI comparison needs `wrk` (Debian package `wrk`); when it is missing and the
 benchmark runs as root, it is installed with `apt-get install -y wrk`.

@@ -92,7 +92,7 @@ def queue_take_next(*, agent: User, line: Line | None = None) -> Ticket | None:
 
     `FOR UPDATE SKIP LOCKED` on the partial queue index: concurrent agents each get a
     different ticket and never wait for each other. None when the queue is empty."""
-    from tickets.services import ticket_take
+    from tickets.services import take_locked
 
     if not agent.is_support_staff:
         raise PermissionDenied(_("Only support staff take tickets."))
@@ -105,14 +105,15 @@ def queue_take_next(*, agent: User, line: Line | None = None) -> Ticket | None:
         raise DomainError(_("You are not a member of any line."), code="no_lines")
     candidate = (
         Ticket.objects.select_for_update(skip_locked=True, of=("self",))
+        .select_related("line")
         .filter(line_id__in=line_ids, status__in=WAITING_STATUSES, assignee__isnull=True)
         .order_by("virtual_time", "id")
-        .only("id")
         .first()
     )
     if candidate is None:
         return None
-    return ticket_take(ticket=candidate, agent=agent)
+    # Locked, waiting, nobody's, in one of the agent's lines: what ticket_take would check again.
+    return take_locked(ticket=candidate, agent=agent)
 
 
 def queue_position(*, ticket: Ticket) -> int | None:
@@ -342,10 +343,11 @@ def balance_credit(*, customer: User, amount: Decimal, description: str, referen
     )
 
 
-def queue_escalate(*, ticket: Ticket, minutes: int) -> int:
+def queue_escalate(*, ticket: Ticket, minutes: int, policy: QueuePolicy | None = None, save: bool = True) -> int:
     """More head start for an overdue ticket (an SLA escalation), within the bound; returns
-    the minutes actually added. The caller holds the ticket's row lock."""
-    policy = QueuePolicy.current()
+    the minutes actually added. The caller holds the ticket's row lock; with `save=False` it
+    also writes the changed fields itself (the SLA sweep writes many tickets at once)."""
+    policy = policy or QueuePolicy.current()
     added = max(0, min(minutes, policy.max_credit_minutes - ticket.credit_minutes))
     if added == 0 or ticket.queued_at is None:
         return 0
@@ -354,5 +356,6 @@ def queue_escalate(*, ticket: Ticket, minutes: int) -> int:
     ticket.weight_parts = parts
     ticket.credit_minutes += added
     ticket.virtual_time = ticket.queued_at - dt.timedelta(minutes=ticket.credit_minutes)
-    ticket.save(update_fields=["weight_parts", "credit_minutes", "virtual_time"])
+    if save:
+        ticket.save(update_fields=["weight_parts", "credit_minutes", "virtual_time"])
     return added

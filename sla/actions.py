@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
+from collections.abc import Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 
+from queues.models import QueuePolicy
 from queues.services import queue_escalate
 from sla.models import SlaPolicy
 from tickets import services as ticket_services
@@ -21,8 +26,45 @@ def _active_next_line(ticket: Ticket):
     return next_line if next_line is not None and next_line.is_active else None
 
 
+@dataclass
+class Batch:
+    """What warnings and breaches of many tickets write, held back to be written in bulk by
+    the sweep (`sla.services`), which also writes the tickets the escalations changed."""
+
+    queue_policy: QueuePolicy
+    events: list[TicketEvent] = field(default_factory=list)
+    leads: dict[int, str | None] = field(default_factory=dict)  # line id -> the lead's username
+
+
+_batch: ContextVar[Batch | None] = ContextVar("sla_batch", default=None)
+
+
+@contextlib.contextmanager
+def batched(batch: Batch) -> Iterator[Batch]:
+    token = _batch.set(batch)
+    try:
+        yield batch
+    finally:
+        _batch.reset(token)
+
+
 def _event(ticket: Ticket, **data) -> None:
-    TicketEvent.objects.create(ticket=ticket, kind=EventKind.SLA, actor=None, data=data)
+    event = TicketEvent(ticket=ticket, kind=EventKind.SLA, actor=None, data=data)
+    batch = _batch.get()
+    if batch is None:
+        event.save(force_insert=True)
+    else:
+        batch.events.append(event)
+
+
+def _lead(ticket: Ticket) -> str | None:
+    batch = _batch.get()
+    if batch is not None and ticket.line_id in batch.leads:
+        return batch.leads[ticket.line_id]
+    lead = ticket.line.memberships.filter(is_lead=True).values_list("user__username", flat=True).first()
+    if batch is not None:
+        batch.leads[ticket.line_id] = lead
+    return lead
 
 
 def warn(*, ticket: Ticket, target: str, due_at: dt.datetime) -> None:
@@ -35,7 +77,13 @@ def breach(*, ticket: Ticket, target: str, due_at: dt.datetime, policy: SlaPolic
     _event(ticket, action="breach", target=target, due_at=due_at.isoformat(), line=ticket.line.code)
     logger.warning("sla breach: ticket=%s target=%s due=%s", ticket.number, target, due_at.isoformat())
     if policy.escalation == SlaPolicy.Escalation.BOOST:
-        minutes = queue_escalate(ticket=ticket, minutes=policy.escalation_boost_minutes)
+        batch = _batch.get()
+        minutes = queue_escalate(
+            ticket=ticket,
+            minutes=policy.escalation_boost_minutes,
+            policy=batch.queue_policy if batch else None,
+            save=batch is None,
+        )
         _event(ticket, action="escalation", escalation="boost", minutes=minutes)
     elif policy.escalation == SlaPolicy.Escalation.TRANSFER and _active_next_line(ticket):
         ticket_services.ticket_system_transfer(
@@ -44,8 +92,7 @@ def breach(*, ticket: Ticket, target: str, due_at: dt.datetime, policy: SlaPolic
             reason=_("Escalated: the %(target)s deadline passed.") % {"target": target.replace("_", " ")},
         )
     else:
-        lead = ticket.line.memberships.filter(is_lead=True).values_list("user__username", flat=True).first()
-        _event(ticket, action="escalation", escalation="notify", lead=lead)
+        _event(ticket, action="escalation", escalation="notify", lead=_lead(ticket))
 
 
 def pass_on_unanswered(*, ticket: Ticket, policy: SlaPolicy, now: dt.datetime) -> None:

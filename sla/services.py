@@ -13,12 +13,13 @@ the record and does nothing twice.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import time
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
 from accounts.models import CustomerProfile
@@ -293,6 +294,120 @@ def sla_check_ticket(*, ticket_id: int, now: dt.datetime, policy: SlaPolicy | No
     return True
 
 
+# Tickets whose due checks are only warnings and breaches are done this many at a time: one
+# transaction, their records, events and changed fields written in bulk.
+SWEEP_BATCH = 200
+BATCHED_KINDS = frozenset({SlaRecord.Kind.WARNING, SlaRecord.Kind.BREACH})
+
+
+def _due_checks(ticket: Ticket, policy: SlaPolicy, now: dt.datetime) -> list[tuple[dt.datetime, str, str]]:
+    return sorted((check for check in pending_checks(ticket, policy) if check[0] <= now), key=lambda check: check[0])
+
+
+def _batchable(checks: list[tuple[dt.datetime, str, str]], policy: SlaPolicy) -> bool:
+    """Only warnings and breaches that stay on the ticket itself: a transfer, a reminder or an
+    automatic resolve goes through the ticket services, one ticket at a time."""
+    kinds = {kind for _when, kind, _target in checks}
+    if not kinds <= BATCHED_KINDS:
+        return False
+    return SlaRecord.Kind.BREACH not in kinds or policy.escalation != SlaPolicy.Escalation.TRANSFER
+
+
+def _write_checked(tickets: list[Ticket]) -> None:
+    """The next check and the escalation's fields of many tickets, in one statement (a bulk_update
+    builds a CASE per field and ticket, and compiling it costs more than running it)."""
+    if not tickets:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            UPDATE {Ticket._meta.db_table} AS ticket
+            SET sla_next_check_at = checked.next_check, credit_minutes = checked.credit,
+                weight_parts = checked.parts, virtual_time = checked.virtual_time
+            FROM unnest(%s::bigint[], %s::timestamptz[], %s::integer[], %s::jsonb[], %s::timestamptz[])
+                AS checked (id, next_check, credit, parts, virtual_time)
+            WHERE ticket.id = checked.id
+            """,  # noqa: S608 - the table name is the model's
+            [
+                [ticket.id for ticket in tickets],
+                [ticket.sla_next_check_at for ticket in tickets],
+                [ticket.credit_minutes for ticket in tickets],
+                [json.dumps(ticket.weight_parts) for ticket in tickets],
+                [ticket.virtual_time for ticket in tickets],
+            ],
+        )
+
+
+def _sweep_batch(ticket_ids: list[int], *, policy: SlaPolicy, now: dt.datetime) -> tuple[int, list[int]]:
+    """Warnings and breaches of many tickets in one transaction; returns (tickets handled, ids
+    left to check one by one).
+
+    The actions run per ticket as before, but what they write is held back and written in
+    bulk at the end: the records (under the tickets' row locks, so a record found missing
+    cannot appear meanwhile), the events, the changed fields. A ticket whose action fails with
+    a DomainError keeps nothing and waits for the next sweep; any other error stops the sweep
+    after the tickets before it are written, as checking them one by one would.
+    """
+    from queues.models import QueuePolicy
+    from sla import actions
+    from tickets.models import TicketEvent
+
+    failure: BaseException | None = None
+    with transaction.atomic():
+        tickets = list(
+            Ticket.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("line")
+            .filter(id__in=ticket_ids, sla_next_check_at__lte=now)
+            .order_by("sla_next_check_at", "id")
+        )
+        planned, rest = [], []
+        for ticket in tickets:
+            checks = _due_checks(ticket, policy, now)
+            if _batchable(checks, policy):
+                planned.append((ticket, checks))
+            else:
+                rest.append(ticket.id)
+        done = set(
+            SlaRecord.objects.filter(ticket_id__in=[ticket.id for ticket, _checks in planned]).values_list(
+                "ticket_id", "kind", "target", "due_at"
+            )
+        )
+        records: list[SlaRecord] = []
+        changed: list[Ticket] = []
+        batch = actions.Batch(queue_policy=QueuePolicy.current())
+        with actions.batched(batch):
+            for ticket, checks in planned:
+                mark, own = len(batch.events), []
+                try:
+                    for when, kind, target in checks:
+                        if (ticket.id, kind, target, when) in done:
+                            continue  # done by an earlier sweep
+                        own.append(
+                            SlaRecord(ticket=ticket, kind=kind, target=target, due_at=when, line_id=ticket.line_id)
+                        )
+                        if kind == SlaRecord.Kind.WARNING:
+                            actions.warn(ticket=ticket, target=target, due_at=when)
+                        else:
+                            actions.breach(ticket=ticket, target=target, due_at=when, policy=policy, now=now)
+                except DomainError:
+                    del batch.events[mark:]
+                    logger.exception("sla sweep could not handle ticket %s", ticket.id)
+                    continue
+                except BaseException as exc:  # written up to the ticket before, then raised again
+                    del batch.events[mark:]
+                    failure = exc
+                    break
+                records += own
+                _next_check(ticket, policy, [], after=now)
+                changed.append(ticket)
+        SlaRecord.objects.bulk_create(records)
+        TicketEvent.objects.bulk_create(batch.events)
+        _write_checked(changed)
+    if failure is not None:
+        raise failure
+    return len(changed), rest
+
+
 def sla_sweep(*, now: dt.datetime | None = None, limit: int = 5000) -> int:
     """Act on every ticket whose next check has come; returns how many were handled."""
     now = now or timezone.now()
@@ -303,12 +418,21 @@ def sla_sweep(*, now: dt.datetime | None = None, limit: int = 5000) -> int:
     )
     handled = 0
     policy = SlaPolicy.current()
-    for ticket_id in due:
+    for start in range(0, len(due), SWEEP_BATCH):
+        batch = due[start : start + SWEEP_BATCH]
         try:
-            handled += sla_check_ticket(ticket_id=ticket_id, now=now, policy=policy)
+            done, one_by_one = _sweep_batch(batch, policy=policy, now=now)
         except (DomainError, DatabaseError):
-            # That ticket's transaction rolled back; the others must not wait for it.
-            logger.exception("sla sweep could not handle ticket %s", ticket_id)
+            # The batch rolled back: its tickets are checked one by one instead.
+            logger.exception("sla sweep could not handle a batch of %s tickets", len(batch))
+            done, one_by_one = 0, batch
+        handled += done
+        for ticket_id in one_by_one:
+            try:
+                handled += sla_check_ticket(ticket_id=ticket_id, now=now, policy=policy)
+            except (DomainError, DatabaseError):
+                # That ticket's transaction rolled back; the others must not wait for it.
+                logger.exception("sla sweep could not handle ticket %s", ticket_id)
     if handled:
         logger.info("sla sweep handled %s tickets", handled)
     return handled

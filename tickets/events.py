@@ -12,12 +12,17 @@ from django.db import transaction
 from tickets.models import EventKind, TicketEvent
 
 
+def _took_it_oneself(kind: str, actor, data: dict) -> bool:
+    """An agent taking a ticket themselves: nobody is told (see notifications.services.recipients_for)."""
+    return kind == EventKind.ASSIGN and actor is not None and data.get("new") == actor.get_username()
+
+
 def _event(ticket, kind: str, actor, **data) -> TicketEvent:
     event = TicketEvent.objects.create(ticket=ticket, kind=kind, actor=actor, data=data)
     # E-mail about it once the change is committed (imported here: notifications imports tickets).
     from notifications import tasks as notification_tasks
 
-    if kind in notification_tasks.NOTIFIED_KINDS:
+    if kind in notification_tasks.NOTIFIED_KINDS and not _took_it_oneself(kind, actor, data):
         transaction.on_commit(lambda: notification_tasks.dispatch_event.delay(event.id), robust=True)
     return event
 
