@@ -8,10 +8,7 @@ from dataclasses import dataclass
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from tickets.models import Status
-
-RUNNING = (Status.NEW, Status.WAITING_AGENT, Status.IN_PROGRESS)
-OPEN = (*RUNNING, Status.WAITING_CUSTOMER)
+from sla.services import OPEN, RUNNING
 
 
 @dataclass(frozen=True)

@@ -27,11 +27,11 @@ from helpdesk.errors import DomainError
 from queues.models import Line
 from sla.calendar import Calendar, add_business_minutes, business_minutes_between
 from sla.models import BusinessCalendar, HardwareWindow, LimitedServicePeriod, SlaPolicy, SlaRecord, SlaTarget
-from tickets.models import Status, Ticket
+from tickets.models import OPEN_STATUSES, Status, Ticket
 
 logger = logging.getLogger(__name__)
 
-OPEN = (Status.NEW, Status.WAITING_AGENT, Status.IN_PROGRESS, Status.WAITING_CUSTOMER)
+OPEN = OPEN_STATUSES
 RUNNING = (Status.NEW, Status.WAITING_AGENT, Status.IN_PROGRESS)  # the resolution clock runs
 CALENDAR_CACHE_SECONDS = 60
 _calendar_cache: dict[int, tuple[float, Calendar]] = {}

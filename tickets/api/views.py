@@ -4,6 +4,8 @@ Tickets are addressed by their number. Who may do what is decided by tickets.ser
 errors come back as {"error", "detail", "field"} through helpdesk.api.exception_handler.
 """
 
+import datetime as dt
+
 from django.http import FileResponse
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
@@ -16,6 +18,7 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.models import Role, User
 from accounts.permissions import IsSupportStaff
 from helpdesk.errors import DomainError, PermissionDenied
 from tickets import selectors, services
@@ -387,10 +390,6 @@ class CallLogView(APIView):
         responses={201: s.CallSerializer, 400: ERRORS[400], 403: ERRORS[403], 404: ERRORS[404], 409: ERRORS[409]},
     )
     def post(self, request):
-        import datetime as dt
-
-        from accounts.models import Role, User
-
         data = validated(s.CallCreateSerializer, request.data, request)
         customer = User.objects.filter(username=data["customer"], role=Role.CUSTOMER).first()
         if customer is None:
