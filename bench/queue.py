@@ -47,11 +47,13 @@ from bench.fixtures import (
 )
 from bench.registry import BenchmarkError, Result, register
 from helpdesk.errors import DomainError
-from queues.models import Line, QueuePolicy
-from queues.services import queue_position, queue_take_next
-from tickets.models import EventKind, Status, Ticket, TicketEvent
+from queues.models import Line, LineMembership, QueuePolicy
+from queues.services import TAKE_NEXT_SQL, queue_position, queue_take_next
+from tickets.models import EventKind, EventOutbox, Status, Ticket, TicketEvent
 
 LINE_CODE = "bench-queue"
+# Another benchmark line, to show the plan of take-next for an agent of two lines.
+SECOND_LINE_CODE = "bench-sla"
 AGENT_PREFIX = "bench-queue-agent-"
 TAKE_P99_GOAL_MS = 20.0
 POSITION_P99_GOAL_MS = 10.0
@@ -77,6 +79,16 @@ RETURNING id
 """
 
 
+def rates(value: str) -> tuple[float, ...]:
+    try:
+        parsed = tuple(float(part) for part in value.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a comma-separated list of numbers: {value!r}") from None
+    if any(rate < 0 for rate in parsed):
+        raise argparse.ArgumentTypeError("rates must not be negative")
+    return tuple(rate for rate in parsed if rate > 0)
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--queue-waiting", type=int, default=100_000, help="waiting tickets at the start of each take run (100,000)"
@@ -95,10 +107,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="seconds of the one-agent take runs, the cost of a take without contention (default 5; 0 skips them)",
     )
     parser.add_argument(
-        "--queue-paced-rate",
-        type=float,
-        default=20.0,
-        help="takes per second the agents are asked for in the paced take-next run (default 20; 0 skips it)",
+        "--queue-paced-rates",
+        type=rates,
+        default=(20.0, 200.0, 600.0),
+        help="takes per second the agents are asked for in the paced take-next runs, comma-separated "
+        "(default 20,200,600; 0 skips them)",
     )
     parser.add_argument(
         "--queue-position-waiting",
@@ -486,14 +499,15 @@ def explain(sql: str) -> str:
         return "\n".join(row[0] for row in cursor.fetchall())
 
 
-def explain_take_candidate(line: Line) -> str:
-    """The plan of take-next's candidate query on the current queue (run in a rolled-back transaction)."""
-    sql = (
-        "SELECT id FROM tickets_ticket WHERE line_id IN (%s) AND status IN ('new', 'waiting_agent') "
-        "AND assignee_id IS NULL ORDER BY virtual_time, id LIMIT 1 FOR UPDATE OF tickets_ticket SKIP LOCKED"
-    )
+def explain_take(agent_id: int, also_in: Line | None = None) -> str:
+    """The plan of take-next's statement on the current queue, for the agent (and, if given, as
+    a member of a second line too); run in a transaction that is rolled back."""
+    agent = User.objects.get(pk=agent_id)
+    params = {"agent": agent.id, "line": None, "now": timezone.now(), "username": agent.username, "dispatch": []}
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, [line.id])
+        if also_in is not None:
+            LineMembership.objects.get_or_create(user=agent, line=also_in)
+        cursor.execute("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + TAKE_NEXT_SQL, params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
         transaction.set_rollback(True)
     return plan
@@ -517,8 +531,8 @@ def run(args: argparse.Namespace) -> Result:
     """Concurrent agents taking the next ticket (service and bare SQL), and the position query."""
     if args.queue_waiting < 1 or args.queue_agents < 1 or args.queue_duration <= 0:
         raise BenchmarkError("--queue-waiting and --queue-agents must be at least 1, --queue-duration above 0")
-    if args.queue_paced_rate < 0 or args.queue_single_duration < 0:
-        raise BenchmarkError("--queue-paced-rate and --queue-single-duration must not be negative")
+    if args.queue_single_duration < 0:
+        raise BenchmarkError("--queue-single-duration must not be negative")
     if args.queue_position_waiting < 1 or args.queue_position_calls < 500:
         raise BenchmarkError("--queue-position-waiting must be at least 1, --queue-position-calls at least 500")
     migrate()
@@ -537,15 +551,16 @@ def run(args: argparse.Namespace) -> Result:
     total_before = Ticket.objects.count()
 
     events_before = last_event_id()
+    outbox_before = EventOutbox.objects.count()
     tasks_before = queued_tasks()
     agents, duration, single = args.queue_agents, args.queue_duration, args.queue_single_duration
     runs = [
         TakeRun(f"take-next, {agents} agents", "service", agents, duration),
         TakeRun(f"bare SQL claim, {agents} workers", "sql", agents, duration),
     ]
-    if args.queue_paced_rate > 0:
-        name = f"take-next, {agents} agents, {args.queue_paced_rate:g} takes/s offered"
-        runs.append(TakeRun(name, "service", agents, duration, offered=args.queue_paced_rate))
+    for rate in args.queue_paced_rates:
+        name = f"take-next, {agents} agents, {rate:g} takes/s offered"
+        runs.append(TakeRun(name, "service", agents, duration, offered=rate))
     if single > 0:
         runs.append(TakeRun("take-next, 1 agent", "service", 1, single))
         runs.append(TakeRun("bare SQL claim, 1 worker", "sql", 1, single))
@@ -583,10 +598,12 @@ def run(args: argparse.Namespace) -> Result:
             )
             if index == 0:
                 # After the run, with its claims in the queue's index: one more take's SQL and plan.
-                take_plan = explain_take_candidate(line)
+                take_plan = explain_take(agent_ids[0])
+                take_plan_two_lines = explain_take(agent_ids[0], also_in=ensure_bench_line(SECOND_LINE_CODE))
                 take_queries = queries_of_one_take(agent_ids[0])
         load_after_takes = load_average()
         events_written = TicketEvent.objects.filter(id__gt=events_before).count()
+        outbox_written = EventOutbox.objects.count() - outbox_before
 
         # Positions: a line with fewer waiting, in the loaded database.
         clear_line_tickets(line)
@@ -620,6 +637,7 @@ def run(args: argparse.Namespace) -> Result:
         cases=cases,
         take_queries=take_queries,
         take_plan=take_plan,
+        take_plan_two_lines=take_plan_two_lines,
         last_sql=last_sql,
         position_plan=position_plan,
         first_plan=first_plan,
@@ -627,6 +645,7 @@ def run(args: argparse.Namespace) -> Result:
         insert_seconds=insert_seconds,
         loads=(load_before, load_after_takes, load_after),
         events_written=events_written,
+        outbox_written=outbox_written,
         tasks_dropped=tasks_dropped,
     )
 
@@ -685,6 +704,7 @@ def report(
     cases: list[PositionCase],
     take_queries: list[str],
     take_plan: str,
+    take_plan_two_lines: str,
     last_sql: str,
     position_plan: str,
     first_plan: str,
@@ -692,6 +712,7 @@ def report(
     insert_seconds: float,
     loads: tuple[str, str, str],
     events_written: int,
+    outbox_written: int,
     tasks_dropped: int,
 ) -> Result:
     from bench.report import markdown_table
@@ -701,7 +722,7 @@ def report(
     all_positions = [latency for case in cases for latency in case.latencies]
     position_p99 = quantile(all_positions, 99)
     kinds = Counter(statement_kind(sql) for sql in take_queries)
-    paced = next((take_run for take_run in runs if take_run.offered), None)
+    paced = [take_run for take_run in runs if take_run.offered]
     single = next((take_run for take_run in runs if take_run.method == "service" and take_run.workers == 1), None)
     notes = [
         f"{total:,} tickets in the database besides the benchmark's own. A line of its own (`{LINE_CODE}`, a "
@@ -710,20 +731,20 @@ def report(
         f"credits of 0 to {QueuePolicy.current().max_credit_minutes} minutes, written with COPY "
         f"({insert_seconds:.1f} s). Up to {args.queue_agents} agents of that line (`{AGENT_PREFIX}00`...) each "
         "run in a process of their own with their own database connection and start together: "
-        "`queues.services.queue_take_next` (the agent's lines, then `SELECT ... FOR UPDATE SKIP LOCKED` on the "
-        "partial index `tickets_waiting_queue`, then `tickets.services.ticket_take`: the assignee, the status, "
-        "two events, the SLA fields, in one transaction; each event queues a notification task for Celery once "
-        "committed). The bare SQL claim is one autocommitted statement through psycopg2, the same choice "
-        "without the application around it (no events, no checks), the limit to compare with:\n\n```sql\n"
-        + RAW_CLAIM.strip()
-        + "\n```",
+        "`queues.services.queue_take_next`, one statement (`queues.services.TAKE_NEXT_SQL`): per line of the "
+        "agent, the first waiting ticket on the partial index `tickets_waiting_queue` with `FOR UPDATE SKIP "
+        "LOCKED`, the earliest of those assigned and put in progress, the ASSIGN and STATUS events written and "
+        "the status change put in the notifications' outbox (drained by Celery beat, so no broker call happens "
+        "in a take). The bare SQL claim is one autocommitted statement through psycopg2, the same choice "
+        "without the application around it (no membership, no events, no outbox), the limit to compare with:"
+        "\n\n```sql\n" + RAW_CLAIM.strip() + "\n```",
         f"Runs: back to back for {args.queue_duration:g} s (each worker takes again as soon as it has a ticket"
         + (f", at most {args.queue_max_takes:,} takes in all" if args.queue_max_takes else "")
         + "), the most the machine can do; "
         + (
-            f"paced, {args.queue_paced_rate:g} takes/s asked of the {args.queue_agents} agents together for "
-            f"{args.queue_duration:g} s (each agent on a fixed schedule, staggered; a take that starts late counts "
-            "its delay, so a backlog shows in the latency); "
+            f"paced, {', '.join(f'{run.offered:g}' for run in paced)} takes/s asked of the {args.queue_agents} "
+            f"agents together for {args.queue_duration:g} s each (each agent on a fixed schedule, staggered; a "
+            "take that starts late counts its delay, so a backlog shows in the latency); "
             if paced
             else ""
         )
@@ -769,11 +790,13 @@ def report(
             f" Alone, a take costs p50 {ms(quantile(single.latencies, 50))} ms, p99 "
             f"{ms(quantile(single.latencies, 99))} ms ({single.rate:,.0f} takes/s from one agent)."
         )
-    if paced and paced.latencies:
-        paced_p99 = quantile(paced.latencies, 99)
+    for paced_run in paced:
+        if not paced_run.latencies:
+            continue
+        paced_p99 = quantile(paced_run.latencies, 99)
         text += (
-            f" Asked for {paced.offered:g} takes/s, the {paced.workers} agents got p50 "
-            f"{ms(quantile(paced.latencies, 50))} ms, p99 {ms(paced_p99)} ms "
+            f" Asked for {paced_run.offered:g} takes/s, the {paced_run.workers} agents got p50 "
+            f"{ms(quantile(paced_run.latencies, 50))} ms, p99 {ms(paced_p99)} ms "
             f"({'under' if paced_p99 <= TAKE_P99_GOAL_MS else 'over'} the goal)."
         )
     text += f" Tickets handed out twice: {sum(r.duplicates for r in runs)} in all runs."
@@ -788,8 +811,12 @@ def report(
         summary.append(
             f"One take is {len(take_queries)} SQL statements (captured after the first run): "
             + ", ".join(f"{kind} ×{n}" if n > 1 else kind for kind, n in kinds.items())
-            + ". Plan of the candidate query right after the first run (its claims not vacuumed yet):\n\n```\n"
+            + ". Its plan right after the first run (that run's claims not vacuumed yet):\n\n```\n"
             + take_plan
+            + "\n```\n\nand for an agent of two lines (the second one, `"
+            + SECOND_LINE_CODE
+            + "`, empty here): one index scan per line, never a sort of the waiting tickets:\n\n```\n"
+            + take_plan_two_lines
             + "\n```"
         )
     position_rows = [
@@ -819,8 +846,8 @@ def report(
     )
     summary.append(
         f"Afterwards the line's tickets are deleted and the {events_written:,} events the take runs wrote are "
-        "removed with TRUNCATE (ticket events refuse DELETE; the table held no others), so the database "
-        "is as before. With no Celery worker attached, the "
-        f"{tasks_dropped:,} notification task messages the events queued are removed from the broker too."
+        f"removed with TRUNCATE, with the {outbox_written:,} outbox rows they left for the notifications (ticket "
+        "events refuse DELETE; the tables held no others), so the database is as before. Task messages left "
+        f"in the broker by the runs and removed: {tasks_dropped:,}."
     )
     return Result(columns=columns, rows=rows, notes=notes, summary=summary)

@@ -12,13 +12,7 @@ from django.utils import timezone
 
 from notifications import services
 from notifications.models import Notification
-from tickets.models import EventKind
-
-# Only these kinds of ticket events can lead to an e-mail (see services.recipients_for); the
-# others (SLA records, boosts, files, access data...) are not even queued.
-NOTIFIED_KINDS = frozenset(
-    {EventKind.CREATED, EventKind.MESSAGE, EventKind.STATUS, EventKind.PROMISE, EventKind.TRANSFER, EventKind.ASSIGN}
-)
+from tickets.models import EventOutbox
 
 logger = logging.getLogger(__name__)
 
@@ -26,8 +20,38 @@ MAX_RETRIES = 5
 RETRY_BASE_SECONDS = 60  # then 2, 4, 8 and 16 minutes
 
 
+OUTBOX_BATCH = 200
+
+
 def retry_countdown(retries: int) -> int:
     return RETRY_BASE_SECONDS * 2**retries
+
+
+@shared_task(name="notifications.tasks.drain_outbox", time_limit=120, soft_time_limit=100, ignore_result=True)
+def drain_outbox(batch: int = OUTBOX_BATCH) -> int:
+    """Turn the ticket events waiting in the outbox into notifications; returns how many events.
+
+    Run by Celery beat every HELPDESK_NOTIFY_SECONDS. Each batch is one transaction: the
+    outbox rows are locked with SKIP LOCKED (two drains never take the same event), the
+    notifications written, the rows deleted, and the e-mails queued once that commits. A
+    drain killed half-way leaves its rows for the next one; writing the notifications again
+    finds the ones already made.
+    """
+    done = 0
+    while True:
+        with transaction.atomic():
+            event_ids = list(
+                EventOutbox.objects.select_for_update(skip_locked=True)
+                .order_by("event_id")
+                .values_list("event_id", flat=True)[:batch]
+            )
+            for event_id in event_ids:
+                for notification_id in services.notifications_for_event(event_id=event_id):
+                    transaction.on_commit(partial(send_notification.delay, notification_id))
+            EventOutbox.objects.filter(event_id__in=event_ids).delete()
+        done += len(event_ids)
+        if len(event_ids) < batch:
+            return done
 
 
 @shared_task(
@@ -36,7 +60,7 @@ def retry_countdown(retries: int) -> int:
 def dispatch_event(event_id: int) -> int:
     """Decide who hears about a ticket event and queue their e-mails.
 
-    Runs once per event from `tickets.events`, after commit. Safe to run again: the
+    For one event by hand (the outbox drain does the same for every event). Safe to run again: the
     notifications made the first time are found, and a sent one is never sent again.
     """
     with transaction.atomic():

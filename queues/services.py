@@ -86,34 +86,111 @@ def agent_line_ids(agent: User) -> list[int]:
     return list(LineMembership.objects.filter(user=agent, line__is_active=True).values_list("line_id", flat=True))
 
 
-@transaction.atomic
-def queue_take_next(*, agent: User, line: Line | None = None) -> Ticket | None:
-    """Assign the first waiting ticket of the agent's lines to the agent, atomically.
+# One statement: pick, lock, assign and record. Per membership line (LATERAL), the first
+# waiting ticket in queue order from the partial index `tickets_waiting_queue`, locked with
+# SKIP LOCKED so that concurrent agents never wait for each other nor get the same ticket;
+# of those, the earliest. The history (ASSIGN, then STATUS) and the outbox rows for the
+# notifications are written by the same statement, so the take is one round trip, atomic
+# on its own. Tickets whose administration work waits for the customer to accept an extra
+# charge are left in the queue: nobody can work on them yet.
+TAKE_NEXT_SQL = """
+WITH candidate AS (
+    SELECT waiting.id, waiting.status, waiting.line_code
+    FROM queues_linemembership membership
+    JOIN queues_line line ON line.id = membership.line_id AND line.is_active
+    CROSS JOIN LATERAL (
+        SELECT ticket.id, ticket.status, ticket.virtual_time, line.code AS line_code
+        FROM tickets_ticket ticket
+        WHERE ticket.line_id = membership.line_id
+          AND ticket.status IN ('new', 'waiting_agent')
+          AND ticket.assignee_id IS NULL
+          AND ticket.package_task <> 'extra_pending'
+        ORDER BY ticket.virtual_time, ticket.id
+        LIMIT 1
+        FOR UPDATE OF ticket SKIP LOCKED
+    ) waiting
+    WHERE membership.user_id = %(agent)s AND (%(line)s::bigint IS NULL OR membership.line_id = %(line)s::bigint)
+    ORDER BY waiting.virtual_time, waiting.id
+    LIMIT 1
+), taken AS (
+    UPDATE tickets_ticket ticket
+    SET assignee_id = %(agent)s, status = 'in_progress', updated_at = %(now)s
+    FROM candidate
+    WHERE ticket.id = candidate.id
+    RETURNING ticket.id, ticket.number, ticket.status, ticket.assignee_id, ticket.line_id, ticket.customer_id,
+              ticket.urgency, ticket.queued_at, ticket.virtual_time, ticket.credit_minutes, ticket.updated_at,
+              ticket.sla_commitment = '{}'::jsonb OR ticket.resolution_paused_minutes IS NOT NULL AS sla_stale,
+              candidate.status AS old_status, candidate.line_code
+), history AS (
+    INSERT INTO tickets_ticketevent (ticket_id, kind, actor_id, data, created_at)
+    SELECT id, 'assign', %(agent)s,
+           jsonb_build_object('old', NULL, 'new', %(username)s::text, 'line', line_code), %(now)s
+    FROM taken
+    UNION ALL
+    SELECT id, 'status', %(agent)s,
+           jsonb_build_object('old', old_status, 'new', 'in_progress', 'reason', ''), %(now)s
+    FROM taken
+    RETURNING id, kind
+), outbox AS (
+    INSERT INTO tickets_eventoutbox (event_id, created_at)
+    SELECT id, %(now)s FROM history WHERE kind = ANY(%(dispatch)s::text[])
+)
+SELECT id, number, status, assignee_id, line_id, customer_id, urgency, queued_at, virtual_time, credit_minutes,
+       updated_at, sla_stale
+FROM taken
+"""
 
-    `FOR UPDATE SKIP LOCKED` on the partial queue index: concurrent agents each get a
-    different ticket and never wait for each other. None when the queue is empty."""
-    from tickets.services import take_locked
+
+def _take_next_dispatch(agent: User) -> list[str]:
+    """The kinds among the take's two events that the notifications must look at."""
+    from tickets import events
+
+    data = {"old": None, "new": agent.get_username()}
+    return [kind for kind in (EventKind.ASSIGN, EventKind.STATUS) if events.needs_dispatch(kind, agent, data)]
+
+
+def queue_take_next(*, agent: User, line: Line | None = None) -> Ticket | None:
+    """Assign the first waiting ticket of the agent's lines (or of `line`) to the agent.
+
+    One statement (TAKE_NEXT_SQL): concurrent agents each get a different ticket and never
+    wait for each other. None when the queue is empty. The ticket comes back with its queue
+    fields (number, status, assignee, line, customer, order key); the others load on first use.
+    The SLA clocks need no change: the ticket goes from waiting to in progress, and both keep
+    the same clocks running."""
+    from sla.services import sla_update
 
     if not agent.is_support_staff:
         raise PermissionDenied(_("Only support staff take tickets."))
+    now = timezone.now()
+    params = {
+        "agent": agent.id,
+        "line": line.id if line is not None else None,
+        "now": now,
+        "username": agent.get_username(),
+        "dispatch": _take_next_dispatch(agent),
+    }
+    taken = list(Ticket.objects.raw(TAKE_NEXT_SQL, params))
+    if not taken:
+        _explain_nothing_taken(agent, line)
+        return None
+    ticket = taken[0]
+    if ticket.sla_stale:
+        # Filed before any service level applied, or paused against the rule: bring it up to date.
+        with transaction.atomic():
+            ticket = Ticket.objects.select_for_update(of=("self",)).select_related("line").get(pk=ticket.pk)
+            fields = sla_update(ticket=ticket, now=now)
+            if fields:
+                ticket.save(update_fields=sorted(set(fields)))
+    return ticket
+
+
+def _explain_nothing_taken(agent: User, line: Line | None) -> None:
+    """Nothing was taken: an empty queue is a plain answer, a missing membership an error."""
     line_ids = agent_line_ids(agent)
-    if line is not None:
-        if line.id not in line_ids:
-            raise PermissionDenied(_("You are not a member of the line “%(line)s”.") % {"line": line.name})
-        line_ids = [line.id]
+    if line is not None and line.id not in line_ids:
+        raise PermissionDenied(_("You are not a member of the line “%(line)s”.") % {"line": line.name})
     if not line_ids:
         raise DomainError(_("You are not a member of any line."), code="no_lines")
-    candidate = (
-        Ticket.objects.select_for_update(skip_locked=True, of=("self",))
-        .select_related("line")
-        .filter(line_id__in=line_ids, status__in=WAITING_STATUSES, assignee__isnull=True)
-        .order_by("virtual_time", "id")
-        .first()
-    )
-    if candidate is None:
-        return None
-    # Locked, waiting, nobody's, in one of the agent's lines: what ticket_take would check again.
-    return take_locked(ticket=candidate, agent=agent)
 
 
 def queue_position(*, ticket: Ticket) -> int | None:

@@ -7,23 +7,29 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db import transaction
+from tickets.models import EventKind, EventOutbox, TicketEvent
 
-from tickets.models import EventKind, TicketEvent
+# Only these kinds of ticket events can lead to an e-mail (see notifications.services.recipients_for);
+# the others (SLA records, boosts, files, access data...) never enter the outbox.
+NOTIFIED_KINDS = frozenset(
+    {EventKind.CREATED, EventKind.MESSAGE, EventKind.STATUS, EventKind.PROMISE, EventKind.TRANSFER, EventKind.ASSIGN}
+)
 
 
-def _took_it_oneself(kind: str, actor, data: dict) -> bool:
-    """An agent taking a ticket themselves: nobody is told (see notifications.services.recipients_for)."""
-    return kind == EventKind.ASSIGN and actor is not None and data.get("new") == actor.get_username()
+def needs_dispatch(kind: str, actor, data: dict) -> bool:
+    """Whether an event of this kind goes to the outbox for the notifications to look at.
+
+    An agent taking a ticket themselves is not: nobody is told (see recipients_for)."""
+    if kind not in NOTIFIED_KINDS:
+        return False
+    return not (kind == EventKind.ASSIGN and actor is not None and data.get("new") == actor.get_username())
 
 
 def _event(ticket, kind: str, actor, **data) -> TicketEvent:
     event = TicketEvent.objects.create(ticket=ticket, kind=kind, actor=actor, data=data)
-    # E-mail about it once the change is committed (imported here: notifications imports tickets).
-    from notifications import tasks as notification_tasks
-
-    if kind in notification_tasks.NOTIFIED_KINDS and not _took_it_oneself(kind, actor, data):
-        transaction.on_commit(lambda: notification_tasks.dispatch_event.delay(event.id), robust=True)
+    if needs_dispatch(kind, actor, data):
+        # Committed or rolled back with the change; notifications.tasks.drain_outbox sends the e-mail.
+        EventOutbox.objects.create(event=event)
     return event
 
 

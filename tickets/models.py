@@ -70,7 +70,10 @@ class Ticket(models.Model):
     channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices, default=Channel.PANEL)
     urgency = models.CharField(_("urgency"), max_length=8, choices=Urgency.choices, default=Urgency.NORMAL)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.NEW)
-    line = models.ForeignKey("queues.Line", verbose_name=_("line"), on_delete=models.PROTECT, related_name="tickets")
+    # line and customer: indexed by the composite indexes below that start with them.
+    line = models.ForeignKey(
+        "queues.Line", verbose_name=_("line"), on_delete=models.PROTECT, related_name="tickets", db_index=False
+    )
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("assignee"),
@@ -80,7 +83,11 @@ class Ticket(models.Model):
         related_name="assigned_tickets",
     )
     customer = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="tickets"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("customer"),
+        on_delete=models.PROTECT,
+        related_name="tickets",
+        db_index=False,
     )
     organisation = models.ForeignKey(
         "accounts.Organisation",
@@ -231,7 +238,10 @@ class TicketEvent(models.Model):
     rewritten from the application or the admin.
     """
 
-    ticket = models.ForeignKey(Ticket, verbose_name=_("ticket"), on_delete=models.PROTECT, related_name="events")
+    # ticket and actor: indexed by tickets_event_history and tickets_event_actor, which start with them.
+    ticket = models.ForeignKey(
+        Ticket, verbose_name=_("ticket"), on_delete=models.PROTECT, related_name="events", db_index=False
+    )
     kind = models.CharField(_("kind"), max_length=16, choices=EventKind.choices)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -240,6 +250,7 @@ class TicketEvent(models.Model):
         null=True,
         blank=True,
         related_name="+",
+        db_index=False,
     )
     data = models.JSONField(_("details"), default=dict, blank=True)
     created_at = models.DateTimeField(_("at"), default=timezone.now)
@@ -258,6 +269,28 @@ class TicketEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} #{self.ticket_id}"
+
+
+class EventOutbox(models.Model):
+    """Events someone may have to be told about, written in the transaction that makes them.
+
+    A transactional outbox: the row commits or rolls back with the change, and
+    `notifications.tasks.drain_outbox` (run by Celery beat) turns each into e-mails and
+    deletes it. No message broker call happens inside a request, and an event is never lost
+    when the broker is down at the moment of the change.
+    """
+
+    event = models.OneToOneField(
+        TicketEvent, verbose_name=_("event"), on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("at"), db_default=Now())
+
+    class Meta:
+        verbose_name = _("event waiting to be dispatched")
+        verbose_name_plural = _("events waiting to be dispatched")
+
+    def __str__(self) -> str:
+        return f"#{self.event_id}"
 
 
 class LineStint(models.Model):

@@ -335,12 +335,6 @@ def ticket_take(*, ticket: Ticket, agent: User) -> Ticket:
             _("A ticket that is “%(status)s” cannot be taken.") % {"status": _status_label(ticket.status)},
             code="illegal_transition",
         )
-    return take_locked(ticket=ticket, agent=agent)
-
-
-def take_locked(*, ticket: Ticket, agent: User) -> Ticket:
-    """The take itself, for a ticket the caller has locked (with its line) and checked: waiting,
-    nobody's, the agent a member of its line. Runs in the caller's transaction."""
     _guard_package(ticket)
     now = timezone.now()
     events.assignee_changed(ticket, agent, old=None, new=agent)

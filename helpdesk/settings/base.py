@@ -202,10 +202,18 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
 HEARTBEAT_SECONDS = env.float("HELPDESK_HEARTBEAT_SECONDS", default=30.0)
 SLA_SWEEP_SECONDS = env.float("HELPDESK_SLA_SWEEP_SECONDS", default=30.0)
+# How often the ticket events waiting in the outbox become e-mails (notifications.tasks.drain_outbox).
+NOTIFY_SECONDS = env.float("HELPDESK_NOTIFY_SECONDS", default=2.0)
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "helpdesk.tasks.heartbeat", "schedule": HEARTBEAT_SECONDS},
     "sla-sweep": {"task": "sla.tasks.sweep", "schedule": SLA_SWEEP_SECONDS},
     "mailin-poll": {"task": "mailin.tasks.poll_mailboxes", "schedule": 60.0},
+    # A drain queued while no worker runs is dropped after one interval: the next one does its work.
+    "notifications-outbox": {
+        "task": "notifications.tasks.drain_outbox",
+        "schedule": NOTIFY_SECONDS,
+        "options": {"expires": NOTIFY_SECONDS},
+    },
 }
 
 LOGGING = {

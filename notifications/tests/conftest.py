@@ -1,5 +1,6 @@
 """A real SMTP server on a free local port, and Celery running its tasks in the test process."""
 
+import contextlib
 import email
 import email.policy
 import socket
@@ -92,13 +93,22 @@ def eager(settings):
 
 @pytest.fixture
 def mail(smtp, eager, django_capture_on_commit_callbacks):
-    """`with mail.after():` runs the block, then what it left for after the commit (eagerly)."""
+    """`with mail.after():` runs the block, then drains the outbox as beat would, and runs
+    what that left for after the commit (eagerly). Events made before the block (the
+    fixtures' tickets) are dropped from the outbox first: only the block's changes mail."""
+    from notifications import tasks
+    from tickets.models import EventOutbox
 
     class Mail:
         server = smtp
 
-        def after(self):
-            return django_capture_on_commit_callbacks(execute=True)
+        @contextlib.contextmanager
+        def after(self, *, reset=True):
+            if reset:
+                EventOutbox.objects.all().delete()
+            with django_capture_on_commit_callbacks(execute=True):
+                yield
+                tasks.drain_outbox.delay()
 
         def to(self, address):
             return smtp.to(address)
