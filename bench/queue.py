@@ -436,8 +436,10 @@ def reset_line(line: Line) -> int:
 
 
 def queries_of_one_take(agent_id: int) -> list[str]:
-    """The SQL statements of one queue_take_next call (on the live queue; the ticket is taken)."""
+    """The SQL statements of one queue_take_next call (on the live queue; the ticket is taken), on a
+    connection that has taken before (the first take on a connection also prepares the statement)."""
     agent = User.objects.get(pk=agent_id)
+    queue_take_next(agent=agent)
     with CaptureQueriesContext(connection) as captured:
         ticket = queue_take_next(agent=agent)
     if ticket is None:

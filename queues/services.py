@@ -12,10 +12,12 @@ from __future__ import annotations
 import datetime as dt
 import math
 import uuid
+import weakref
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -135,10 +137,45 @@ WITH candidate AS (
     INSERT INTO tickets_eventoutbox (event_id, created_at)
     SELECT id, %(now)s FROM history WHERE kind = ANY(%(dispatch)s::text[])
 )
-SELECT id, number, status, assignee_id, line_id, customer_id, urgency, queued_at, virtual_time, credit_minutes,
-       updated_at, sla_stale
+SELECT sla_stale, id, number, status, assignee_id, line_id, customer_id, urgency, queued_at, virtual_time,
+       credit_minutes, updated_at
 FROM taken
 """
+# The Ticket fields the statement returns after `sla_stale`, in order.
+TAKE_NEXT_FIELDS = (
+    "id", "number", "status", "assignee_id", "line_id", "customer_id", "urgency", "queued_at", "virtual_time",
+    "credit_minutes", "updated_at",
+)  # fmt: skip
+
+
+TAKE_NEXT_PARAMETERS = (("agent", "bigint"), ("line", "bigint"), ("now", "timestamptz"), ("username", "text"))
+TAKE_NEXT_PARAMETERS += (("dispatch", "text[]"),)
+# Prepared once per database connection: planning the statement costs about as much as running it.
+_connections_prepared: weakref.WeakSet = weakref.WeakSet()
+
+
+def _run_take_next(params: dict) -> tuple | None:
+    """The statement's row (sla_stale, then TAKE_NEXT_FIELDS), or None when nothing was taken."""
+    if not settings.HELPDESK_PREPARED_STATEMENTS:
+        with connection.cursor() as cursor:
+            cursor.execute(TAKE_NEXT_SQL, params)
+            return cursor.fetchone()
+    connection.ensure_connection()
+    raw = connection.connection
+    if raw not in _connections_prepared:
+        body = TAKE_NEXT_SQL
+        for number, (name, _type) in enumerate(TAKE_NEXT_PARAMETERS, start=1):
+            body = body.replace(f"%({name})s", f"${number}")
+        types = ", ".join(sql_type for _name, sql_type in TAKE_NEXT_PARAMETERS)
+        with connection.cursor() as cursor:
+            cursor.execute(f"PREPARE helpdesk_take_next ({types}) AS {body}")
+        _connections_prepared.add(raw)
+    placeholders = ", ".join(["%s"] * len(TAKE_NEXT_PARAMETERS))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"EXECUTE helpdesk_take_next ({placeholders})", [params[name] for name, _type in TAKE_NEXT_PARAMETERS]
+        )
+        return cursor.fetchone()
 
 
 def _take_next_dispatch(agent: User) -> list[str]:
@@ -169,12 +206,13 @@ def queue_take_next(*, agent: User, line: Line | None = None) -> Ticket | None:
         "username": agent.get_username(),
         "dispatch": _take_next_dispatch(agent),
     }
-    taken = list(Ticket.objects.raw(TAKE_NEXT_SQL, params))
-    if not taken:
+    row = _run_take_next(params)
+    if row is None:
         _explain_nothing_taken(agent, line)
         return None
-    ticket = taken[0]
-    if ticket.sla_stale:
+    sla_stale, *values = row
+    ticket = Ticket.from_db(connection.alias, TAKE_NEXT_FIELDS, values)
+    if sla_stale:
         # Filed before any service level applied, or paused against the rule: bring it up to date.
         with transaction.atomic():
             ticket = Ticket.objects.select_for_update(of=("self",)).select_related("line").get(pk=ticket.pk)

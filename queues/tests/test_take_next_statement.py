@@ -213,3 +213,21 @@ def test_a_ticket_filed_before_any_service_level_gets_its_commitment_when_taken(
     ticket.refresh_from_db()
     assert ticket.sla_commitment["first_response"] == 60
     assert ticket.first_response_due is not None and ticket.sla_next_check_at is not None
+
+
+@pytest.mark.parametrize("prepared", [True, False])
+def test_the_statement_runs_prepared_or_plain(settings, line, agent, prepared):
+    settings.HELPDESK_PREPARED_STATEMENTS = prepared
+    first, second = filed(0, line), filed(1, line)
+    assert take(5, agent).pk == first.pk
+    assert take(6, agent).pk == second.pk
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_new_connection_prepares_the_statement_again(line, agent):
+    from django.db import connection
+
+    first, second = filed(0, line), filed(1, line)
+    assert take(5, agent).pk == first.pk
+    connection.close()
+    assert take(6, agent).pk == second.pk
