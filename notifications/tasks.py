@@ -46,7 +46,13 @@ def drain_outbox(batch: int = OUTBOX_BATCH) -> int:
                 .values_list("event_id", flat=True)[:batch]
             )
             for event_id in event_ids:
-                for notification_id in services.notifications_for_event(event_id=event_id):
+                try:
+                    waiting = services.notifications_for_event(event_id=event_id)  # in a savepoint of its own
+                except Exception:
+                    # One event that cannot be handled must not hold up every later e-mail.
+                    logger.exception("notifications for ticket event %s failed; the event is skipped", event_id)
+                    continue
+                for notification_id in waiting:
                     transaction.on_commit(partial(send_notification.delay, notification_id))
             EventOutbox.objects.filter(event_id__in=event_ids).delete()
         done += len(event_ids)

@@ -115,3 +115,26 @@ def test_two_drains_never_take_the_same_event(customer, line, agent, eager):
     assert not EventOutbox.objects.exists()
     assert Notification.objects.filter(event_id=first).count() == 1
     assert TicketEvent.objects.filter(id__in=[first, second]).count() == 2
+
+
+@pytest.mark.django_db
+def test_an_event_that_fails_is_skipped_and_the_rest_are_sent(monkeypatch, customer, line, agent, eager, caplog):
+    ticket = make_ticket(customer)
+    ticket_services.ticket_take(ticket=ticket, agent=agent)
+    EventOutbox.objects.all().delete()
+    ticket_services.message_add(ticket=ticket, author=agent, body="First.")
+    ticket_services.message_add(ticket=ticket, author=agent, body="Second.")
+    broken, fine = EventOutbox.objects.order_by("event_id").values_list("event_id", flat=True)
+    real = tasks.services.notifications_for_event
+
+    def failing_for_the_first(*, event_id):
+        if event_id == broken:
+            raise ValueError("a template that cannot render")
+        return real(event_id=event_id)
+
+    monkeypatch.setattr(tasks.services, "notifications_for_event", failing_for_the_first)
+    assert tasks.drain_outbox() == 2
+    assert not EventOutbox.objects.exists()
+    assert Notification.objects.filter(event_id=fine).count() == 1
+    assert not Notification.objects.filter(event_id=broken).exists()
+    assert f"ticket event {broken} failed" in caplog.text
