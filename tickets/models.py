@@ -281,8 +281,16 @@ class EventOutbox(models.Model):
     when the broker is down at the moment of the change.
     """
 
+    # No foreign-key constraint in the database: the row is written with its event, in the same
+    # transaction, and events are never deleted. The constraint's check (a row lock on the new
+    # event, at commit) cost take-next about a tenth of its throughput under load.
     event = models.OneToOneField(
-        TicketEvent, verbose_name=_("event"), on_delete=models.CASCADE, primary_key=True, related_name="+"
+        TicketEvent,
+        verbose_name=_("event"),
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="+",
+        db_constraint=False,
     )
     created_at = models.DateTimeField(_("at"), db_default=Now())
 
