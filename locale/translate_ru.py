@@ -573,7 +573,7 @@ RU = {
     # Service levels
     "working hours": "рабочее время",
     "Empty: 24/7 in the helpdesk's time zone.": "Пусто — круглосуточно, в часовом поясе службы поддержки.",
-    "Escalated: the %(target)s deadline passed.": "Эскалация: истёк срок «%(target)s».",
+    "Escalated: the deadline for the %(target)s passed.": "Эскалация: истёк срок (%(target)s).",
     "No first response within %(minutes)s working minutes.": (
         "Первого ответа не было в течение %(minutes)s мин рабочего времени."
     ),
@@ -652,8 +652,22 @@ RU = {
     "minutes per halving of requests against the plan's average": (
         "минут за каждое двукратное уменьшение числа обращений относительно среднего по тарифу"
     ),
-    "%(n)d minutes": "%(n)d мин",
-    "%(n)g hours": "%(n)g ч",
+    "%(size)d B": "%(size)d Б",
+    "%(size)s KB": "%(size)s КБ",
+    "%(size)s MB": "%(size)s МБ",
+    "%(size)s GB": "%(size)s ГБ",
+    "%(days)d d %(hours)d h": "%(days)d д %(hours)d ч",
+    "%(hours)d h %(minutes)d min": "%(hours)d ч %(minutes)d мин",
+    "%(minutes)d min": "%(minutes)d мин",
+    "years with us": "стаж клиента",
+    "spend over 12 months": "оплаты за 12 месяцев",
+    "requests compared with the plan's average": "частота обращений относительно среднего по тарифу",
+    "support plan level": "уровень тарифа поддержки",
+    "paid boost": "платное продвижение",
+    "Customer changed": "Сменён клиент",
+    "E-mail from %(address)s recognised as this customer's.": "Письма с адреса %(address)s признаны письмами этого клиента.",
+    "events waiting to be dispatched": "события, ждущие рассылки",
+    "event waiting to be dispatched": "событие, ждущее рассылки",
     "Limited service: we answer within %(time)s.": (
         "Сейчас действует режим ограниченного обслуживания: мы отвечаем в течение %(time)s."
     ),
@@ -999,6 +1013,13 @@ RU = {
 }
 
 
+# Plural entries: the singular msgid -> the four Russian forms of Django's Plural-Forms
+# (1, 21 минута; 2-4 минуты; 5-20, 0 минут; fractions минуты).
+RU_PLURAL = {
+    "%(n)d minute": ("%(n)d минута", "%(n)d минуты", "%(n)d минут", "%(n)d минуты"),
+    "%(n)d hour": ("%(n)d час", "%(n)d часа", "%(n)d часов", "%(n)d часа"),
+}
+
 # xgettext flags these python-format because of a bare "%" ("80% of" reads as "% o"), so msgfmt
 # rejects any Russian wording; Django never %-formats them. Re-flagged on every run, since
 # makemessages puts the flag back.
@@ -1048,8 +1069,12 @@ def main(path: Path) -> int:
             block = re.sub(r"^(#,(?:.*[ ,])?)python-format\b", r"\1no-python-format", block, flags=re.M)
         # makemessages marks near-matches fuzzy with another string's translation: redo them too.
         if msgid and (not msgstr or is_fuzzy(block)):
-            if plural:
-                missing.append(f"{msgid} (plural forms: translate msgstr[0..3] in the .po)")
+            if plural and msgid in RU_PLURAL:
+                block = re.sub(r'^msgstr\[\d\] (?:".*"\n?)+', "", block, flags=re.M).rstrip("\n")
+                forms = "\n".join(f"msgstr[{n}] {quote(form)}" for n, form in enumerate(RU_PLURAL[msgid]))
+                block = unfuzzy(block + "\n" + forms)
+            elif plural:
+                missing.append(f"{msgid} (plural forms: add it to RU_PLURAL)")
             elif msgid in RU:
                 block = re.sub(r'^msgstr (?:".*"\n?)+', f"msgstr {quote(RU[msgid])}", block, flags=re.M).rstrip("\n")
                 block = unfuzzy(block)

@@ -36,7 +36,6 @@ from accounts.services import customer_for_address
 from helpdesk.errors import Conflict, DomainError, NotFound, PermissionDenied
 from mailin import conf, parser
 from mailin.models import FILED_OUTCOMES, InboundMessage, Mailbox, Outcome, Source
-from queues.services import queue_reweigh
 from tickets import services as ticket_services
 from tickets.models import Category, Channel, Message, Status, Ticket
 from tickets.selectors import can_work_ticket, customer_can_see_ticket
@@ -508,12 +507,9 @@ def link_sender(*, inbound_message: InboundMessage, customer: User, actor: User)
     if placeholder is not None and placeholder.username.startswith(PLACEHOLDER_PREFIX) and not placeholder.is_active:
         tickets = Ticket.objects.filter(Q(pk=ticket.pk) | Q(customer=placeholder))
     moved = []
-    for item in tickets.select_for_update(of=("self",)):
-        item.customer = customer
-        item.organisation_id = customer.organisation_id
-        fields = ["customer", "organisation", *queue_reweigh(ticket=item)]
-        item.updated_at = now
-        item.save(update_fields=sorted({*fields, "updated_at"}))
+    reason = _("E-mail from %(address)s recognised as this customer's.") % {"address": inbound.from_address}
+    for item in tickets.select_for_update(of=("self",)).select_related("customer"):
+        ticket_services.change_customer(ticket=item, actor=actor, customer=customer, reason=reason, now=now)
         moved.append(item.number)
     inbound.linked_customer = customer
     inbound.linked_by = actor

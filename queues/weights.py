@@ -7,11 +7,24 @@ from dataclasses import dataclass
 
 from django.core.cache import cache
 from django.db.models import Avg
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import CustomerProfile
 from queues.models import QueuePolicy
 
 PLAN_AVERAGE_CACHE_SECONDS = 3600
+
+# The names of the parts of a weight (Ticket.weight_parts), for people.
+WEIGHT_PART_LABELS = {
+    "tenure": _("years with us"),
+    "spend": _("spend over 12 months"),
+    "frequency": _("requests compared with the plan's average"),
+    "vip": _("VIP"),
+    "problematic": _("problematic"),
+    "plan": _("support plan level"),
+    "urgency": _("urgency"),
+    "boost": _("paid boost"),
+}
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from django.utils.translation import override
 
 from queues.models import QueuePolicy
 from queues.services import queue_escalate
-from sla.models import SlaPolicy
+from sla.models import SlaPolicy, SlaRecord
 from tickets import services as ticket_services
 from tickets.models import EventKind, Ticket, TicketEvent
 
@@ -89,7 +89,8 @@ def breach(*, ticket: Ticket, target: str, due_at: dt.datetime, policy: SlaPolic
         ticket_services.ticket_system_transfer(
             ticket=ticket,
             to_line=ticket.line.next_line,
-            reason=_("Escalated: the %(target)s deadline passed.") % {"target": target.replace("_", " ")},
+            reason=_("Escalated: the deadline for the %(target)s passed.")
+            % {"target": str(SlaRecord.Target(target).label).lower()},
         )
     else:
         _event(ticket, action="escalation", escalation="notify", lead=_lead(ticket))

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from sla.services import OPEN, RUNNING
 
@@ -49,7 +50,10 @@ def commitment_text(ticket) -> str:
     if not commitment:
         return ""
     minutes = commitment["first_response"]
-    amount = _("%(n)d minutes") % {"n": minutes} if minutes < 120 else _("%(n)g hours") % {"n": round(minutes / 60, 1)}
+    if minutes >= 120 and minutes % 60 == 0:
+        amount = ngettext("%(n)d hour", "%(n)d hours", minutes // 60) % {"n": minutes // 60}
+    else:
+        amount = ngettext("%(n)d minute", "%(n)d minutes", minutes) % {"n": minutes}
     if commitment.get("limited"):
         return _("Limited service: we answer within %(time)s.") % {"time": amount}
     if commitment.get("calendar_24x7"):

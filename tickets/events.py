@@ -69,6 +69,10 @@ def assignee_changed(ticket, actor, *, old, new) -> TicketEvent:
     )
 
 
+def customer_changed(ticket, actor, *, old, new, reason: str) -> TicketEvent:
+    return _event(ticket, EventKind.CUSTOMER, actor, old=old.get_username(), new=new.get_username(), reason=reason)
+
+
 def urgency_changed(ticket, actor, *, old: str, new: str, reason: str) -> TicketEvent:
     return _event(ticket, EventKind.URGENCY, actor, old=old, new=new, reason=reason)
 

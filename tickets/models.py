@@ -229,6 +229,7 @@ class EventKind(models.TextChoices):
     BOOST = "boost", _("Moved up the queue")
     SLA = "sla", _("Service level")
     CALL = "call", _("Phone call logged")
+    CUSTOMER = "customer", _("Customer changed")
 
 
 class TicketEvent(models.Model):

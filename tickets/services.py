@@ -428,6 +428,23 @@ def _transfer(ticket: Ticket, actor: User | None, to_line: Line, reason: str) ->
     return ticket
 
 
+def change_customer(*, ticket: Ticket, actor: User, customer: User, reason: str, now: dt.datetime) -> None:
+    """Give a ticket to another customer account (an e-mail sender recognised as one), with a
+    line in the history and the queue weight of the new customer. For a ticket the caller has
+    locked and checked the actor against; saves the ticket."""
+    if not customer.is_customer or not customer.is_active:
+        raise DomainError(_("Link the sender to an active customer account."), code="not_a_customer", field="customer")
+    if ticket.customer_id == customer.id:
+        return
+    old = ticket.customer
+    events.customer_changed(ticket, actor, old=old, new=customer, reason=reason)
+    ticket.customer = customer
+    ticket.organisation_id = customer.organisation_id
+    fields = ["customer", "organisation", *queue_reweigh(ticket=ticket)]
+    ticket.updated_at = now
+    ticket.save(update_fields=sorted({*fields, "updated_at"}))
+
+
 @transaction.atomic
 def ticket_set_urgency(*, ticket: Ticket, actor: User, urgency: str, reason: str) -> Ticket:
     ticket = Ticket.objects.select_for_update(of=("self",)).select_related("line").get(pk=ticket.pk)

@@ -10,7 +10,7 @@ from mailin import services
 from mailin.models import InboundMessage, Mailbox, Outcome, Source
 from mailin.tests.helpers import simple
 from queues.tests.factories import LineFactory
-from tickets.models import Ticket
+from tickets.models import EventKind, EventOutbox, Ticket, TicketEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -173,3 +173,24 @@ def test_the_second_link_of_one_sender_is_refused(unmatched, customer, agent):
         services.link_sender(inbound_message=first, customer=other, actor=agent)
     # The other e-mail of the same sender: its ticket already moved with the first link.
     assert Ticket.objects.get(pk=second.ticket_id).customer == customer
+
+
+def test_linking_writes_the_change_of_customer_into_each_tickets_history(unmatched, customer, agent):
+    first, second = unmatched
+    placeholder = first.ticket.customer
+    services.link_sender(inbound_message=first, customer=customer, actor=agent)
+    for inbound in (first, second):
+        [event] = TicketEvent.objects.filter(ticket_id=inbound.ticket_id, kind=EventKind.CUSTOMER)
+        assert event.actor == agent
+        assert (event.data["old"], event.data["new"]) == (placeholder.username, customer.username)
+        assert "olga@newcomer.example" in event.data["reason"]
+    # Nobody is e-mailed about it.
+    assert not EventOutbox.objects.filter(event__kind=EventKind.CUSTOMER).exists()
+
+
+def test_the_history_entry_shows_on_the_agents_ticket_page(unmatched, customer, agent, client):
+    first, _second = unmatched
+    services.link_sender(inbound_message=first, customer=customer, actor=agent)
+    client.force_login(agent)
+    page = client.get(f"/desk/tickets/{first.ticket.number}/").content.decode()
+    assert "Customer changed" in page and customer.username in page

@@ -1,7 +1,9 @@
 from django import template
+from django.utils.formats import number_format
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
+from queues.weights import WEIGHT_PART_LABELS
 from sla.display import commitment_text, nearest_deadline
 from tickets.markdown import render_markdown
 
@@ -16,24 +18,32 @@ def markdown_filter(text: str):
 
 @register.filter
 def filesize(size: int) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if size < 1024 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return str(size)
+    if size < 1024:
+        return _("%(size)d B") % {"size": size}
+    size /= 1024
+    if size < 1024:
+        return _("%(size)s KB") % {"size": number_format(size, 1)}
+    size /= 1024
+    if size < 1024:
+        return _("%(size)s MB") % {"size": number_format(size, 1)}
+    return _("%(size)s GB") % {"size": number_format(size / 1024, 1)}
+
+
+def short_minutes(minutes: int) -> str:
+    """A span of minutes as "2 d 3 h", "3 h 5 min" or "12 min", in the active language."""
+    days, minutes = divmod(int(minutes), 1440)
+    hours, minutes = divmod(minutes, 60)
+    if days:
+        return _("%(days)d d %(hours)d h") % {"days": days, "hours": hours}
+    if hours:
+        return _("%(hours)d h %(minutes)d min") % {"hours": hours, "minutes": minutes}
+    return _("%(minutes)d min") % {"minutes": minutes}
 
 
 @register.filter
 def duration_short(delta) -> str:
     """A timedelta as "2 d 3 h", "3 h 5 min" or "12 min"."""
-    minutes = int(delta.total_seconds() // 60)
-    days, minutes = divmod(minutes, 1440)
-    hours, minutes = divmod(minutes, 60)
-    if days:
-        return f"{days} d {hours} h"
-    if hours:
-        return f"{hours} h {minutes} min"
-    return f"{minutes} min"
+    return short_minutes(delta.total_seconds() // 60)
 
 
 @register.filter
@@ -42,10 +52,7 @@ def sla_badge(ticket) -> str:
     deadline = nearest_deadline(ticket)
     if deadline is None:
         return ""
-    minutes = abs(deadline.seconds_left) // 60
-    days, rest = divmod(minutes, 1440)
-    hours, mins = divmod(rest, 60)
-    amount = f"{days} d {hours} h" if days else (f"{hours} h {mins} min" if hours else f"{mins} min")
+    amount = short_minutes(abs(deadline.seconds_left) // 60)
     if deadline.state == "overdue":
         text = _("overdue %(time)s") % {"time": amount}
     else:
@@ -56,6 +63,12 @@ def sla_badge(ticket) -> str:
         deadline.due.isoformat(),
         text,
     )
+
+
+@register.filter
+def weight_label(name: str) -> str:
+    """What a part of a customer's queue weight stands for, in words."""
+    return str(WEIGHT_PART_LABELS.get(name, name))
 
 
 @register.filter
