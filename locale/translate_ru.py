@@ -665,6 +665,8 @@ RU = {
     "support plan level": "уровень тарифа поддержки",
     "paid boost": "платное продвижение",
     "Customer changed": "Сменён клиент",
+    "Reminder to the customer": "Напоминание клиенту",
+    "About your ticket #%(number)s “%(subject)s”:": "По вашему обращению #%(number)s «%(subject)s»:",
     "E-mail from %(address)s recognised as this customer's.": "Письма с адреса %(address)s признаны письмами этого клиента.",
     "events waiting to be dispatched": "события, ждущие рассылки",
     "event waiting to be dispatched": "событие, ждущее рассылки",

@@ -18,6 +18,7 @@ class Notification(models.Model):
         REPLY = "reply", _("Reply to the customer")
         STATUS = "status", _("Status change")
         PROMISE = "promise", _("Promised solution time")
+        REMINDER = "reminder", _("Reminder to the customer")
         NEW_IN_LINE = "new_in_line", _("New ticket in the line")
         TRANSFER_TO_LINE = "transfer_to_line", _("Ticket transferred to the line")
         TRANSFER_TO_ME = "transfer_to_me", _("Ticket handed to the agent")

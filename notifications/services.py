@@ -106,6 +106,8 @@ def _staff_reply_in_same_transaction(event: TicketEvent) -> bool:
 def _customer_kind(event: TicketEvent) -> str | None:
     """What the ticket's customer is told about this event, if anything."""
     if event.kind == EventKind.MESSAGE:
+        if event.data.get("message_kind") == Message.Kind.SYSTEM and event.data.get("to_customer"):
+            return Kind.REMINDER  # the helpdesk asking a silent customer for an answer
         if event.data.get("message_kind") != Message.Kind.PUBLIC:
             return None  # internal notes and the helpdesk's own system lines
         message = Message.objects.select_related("author").filter(id=event.data.get("message_id")).first()
@@ -233,6 +235,7 @@ def _subject_prefix(notification: Notification) -> str:
     return {
         Kind.REPLY: _("New reply"),
         Kind.PROMISE: _("Expected solution time"),
+        Kind.REMINDER: _("Waiting for your answer"),
         Kind.NEW_IN_LINE: _("New ticket"),
         Kind.TRANSFER_TO_LINE: _("Transferred to your line"),
         Kind.TRANSFER_TO_ME: _("Handed to you"),
@@ -262,7 +265,7 @@ def _context(notification: Notification) -> dict:
         "url": _ticket_url(ticket, staff=staff),
         "actor_name": event.actor.display_name if event is not None and event.actor is not None else "",
     }
-    if notification.kind == Kind.REPLY:
+    if notification.kind in (Kind.REPLY, Kind.REMINDER):
         message = Message.objects.select_related("author__agent_profile").get(id=data["message_id"])
         context |= {
             "author_name": message.author.display_name if message.author else "",
@@ -289,7 +292,8 @@ def _context(notification: Notification) -> dict:
 
 
 def _template(notification: Notification) -> str:
-    return notification.kind if notification.kind in (Kind.REPLY, Kind.STATUS, Kind.PROMISE) else "agent"
+    customer_kinds = (Kind.REPLY, Kind.STATUS, Kind.PROMISE, Kind.REMINDER)
+    return notification.kind if notification.kind in customer_kinds else "agent"
 
 
 def render(notification: Notification) -> Rendered:

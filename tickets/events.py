@@ -83,7 +83,12 @@ def promise_set(ticket, actor, *, old: dt.datetime | None, new: dt.datetime, rea
     )
 
 
-def message_added(ticket, actor, *, message) -> TicketEvent:
+def message_added(ticket, actor, *, message, to_customer: bool = False) -> TicketEvent:
+    """`to_customer`: a message of the helpdesk's own (a reminder) that is mailed to the customer."""
+    if to_customer:
+        return _event(
+            ticket, EventKind.MESSAGE, actor, message_id=message.id, message_kind=message.kind, to_customer=True
+        )
     return _event(ticket, EventKind.MESSAGE, actor, message_id=message.id, message_kind=message.kind)
 
 

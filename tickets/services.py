@@ -609,11 +609,11 @@ def template_render(*, template: ReplyTemplate, ticket: Ticket, agent: User) -> 
 
 @transaction.atomic
 def ticket_system_message(*, ticket: Ticket, body: str) -> Message:
-    """A message from the helpdesk itself to the customer (a reminder)."""
+    """A message from the helpdesk itself to the customer (a reminder), also sent by e-mail."""
     ticket = Ticket.objects.select_for_update(of=("self",)).select_related("line").get(pk=ticket.pk)
     now = timezone.now()
     message = Message.objects.create(ticket=ticket, author=None, kind=Message.Kind.SYSTEM, body=body, created_at=now)
-    events.message_added(ticket, None, message=message)
+    events.message_added(ticket, None, message=message, to_customer=True)
     _save(ticket, [], now)
     return message
 

@@ -12,6 +12,7 @@ from accounts.tests.factories import AgentFactory, CustomerFactory, ManagerFacto
 from notifications import services, tasks
 from notifications.models import AgentNotificationPreference, Notification
 from queues.tests.factories import LineFactory
+from sla import actions as sla_actions
 from tickets import events
 from tickets import services as ticket_services
 from tickets.models import EventKind, Message, Status, Ticket, TicketEvent
@@ -127,6 +128,24 @@ def test_the_sla_sweep_closing_a_ticket_tells_the_customer(mail, ticket, custome
     assert "Closed" in closed.subject
     assert "not confirmed in time" in closed.text
     assert Notification.objects.get().event.actor is None
+
+
+def test_a_reminder_reaches_the_silent_customer_in_their_language(mail, line, agent):
+    customer = CustomerFactory(username="silent", language="ru")
+    ticket = make_ticket(customer)
+    ticket_services.message_add(ticket=ticket, author=agent, body="Which server?", wait_for_customer=True)
+    with mail.after():
+        sla_actions.remind(ticket=ticket, now=timezone.now())
+    received = only(mail.to(customer.email))
+    assert "Ждут вашего ответа" in received.subject
+    assert "нам нужен ваш ответ" in received.text and "По вашему обращению" in received.text
+    assert Notification.objects.get().kind == Notification.Kind.REMINDER
+
+
+def test_the_helpdesks_note_about_a_transfer_is_not_mailed_as_a_reminder(mail, ticket, customer, agent, second_line):
+    with mail.after():
+        ticket_services.ticket_transfer(ticket=ticket, actor=agent, to_line=second_line, reason="Needs root")
+    assert not Notification.objects.filter(kind=Notification.Kind.REMINDER).exists()
 
 
 def test_promise(mail, ticket, customer, agent):
@@ -312,6 +331,7 @@ def test_access_data_is_never_in_any_email(mail, customer, line, agent, second_l
         with transaction.atomic():
             events.assignee_changed(ticket, manager, old=None, new=senior)
         ticket_services.ticket_take(ticket=ticket, agent=senior)
+        sla_actions.remind(ticket=ticket, now=timezone.now())
         ticket_services.ticket_resolve(ticket=ticket, actor=senior)
     with mail.after():
         ticket_services.ticket_confirm(ticket=ticket, customer=customer)
