@@ -1,12 +1,15 @@
 """Markdown for ticket texts, sanitised on output with an allow-list (nh3).
 
-Whatever a customer or an e-mail puts in a body, the page gets only these tags and
-attributes: no scripts, no event handlers, no style, and links only to http(s) and mailto.
+HTML typed into a text is text: `<VirtualHost *:80>` from an Apache config or a
+`<script>` a customer pastes shows as written, never as markup and never dropped. On top,
+whatever reaches the page gets only these tags and attributes: no scripts, no event
+handlers, no style, and links only to http(s) and mailto.
 """
 
 import markdown as markdown_lib
 import nh3
 from django.utils.safestring import SafeString, mark_safe
+from markdown.extensions import Extension
 
 ALLOWED_TAGS = {
     "p", "br", "hr", "strong", "em", "b", "i", "code", "pre", "blockquote", "ul", "ol", "li",
@@ -16,8 +19,16 @@ ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "th": {"align"}, "td": {"align"}}
 ALLOWED_SCHEMES = {"http", "https", "mailto"}
 
 
+class HtmlAsText(Extension):
+    """Raw HTML blocks and inline tags are not passed through: they are escaped like any text."""
+
+    def extendMarkdown(self, md):  # noqa: N802 - Python-Markdown's name
+        md.preprocessors.deregister("html_block")
+        md.inlinePatterns.deregister("html")
+
+
 def render_markdown(text: str) -> SafeString:
-    html = markdown_lib.markdown(text or "", extensions=["fenced_code", "tables", "sane_lists", "nl2br"])
+    html = markdown_lib.markdown(text or "", extensions=[HtmlAsText(), "fenced_code", "tables", "sane_lists", "nl2br"])
     clean = nh3.clean(
         html,
         tags=ALLOWED_TAGS,

@@ -1,27 +1,17 @@
 """Markup in subjects, bodies, file names and display names is inert on the ticket pages."""
 
-import re
-
 import pytest
 
 from mailin import services
 from mailin.models import Outcome
 from mailin.tests.helpers import load, simple
+from tickets.tests.helpers import active_markup
 
 pytestmark = pytest.mark.django_db
 
-SCRIPT = re.compile(r"<script[^>]*>\s*alert", re.IGNORECASE)
-EVENT_HANDLER = re.compile(r"<[a-z][^>]*\son(error|load)\s*=", re.IGNORECASE)
-# Any attribute of a real tag that calls alert(): what every payload here tries.
-ALERT_IN_TAG = re.compile(r"<[a-z][^<>]*alert\(", re.IGNORECASE)
-JAVASCRIPT_HREF = re.compile(r"""(href|src)\s*=\s*["']?\s*javascript:""", re.IGNORECASE)
-
 
 def assert_inert(html: str) -> None:
-    assert not SCRIPT.search(html), SCRIPT.search(html)
-    assert not EVENT_HANDLER.search(html), EVENT_HANDLER.search(html)
-    assert not JAVASCRIPT_HREF.search(html), JAVASCRIPT_HREF.search(html)
-    assert not ALERT_IN_TAG.search(html), ALERT_IN_TAG.search(html)
+    assert active_markup(html) == []
 
 
 def test_markup_in_mail_is_inert_on_the_desk_and_panel_pages(deliver, client, customer, agent):

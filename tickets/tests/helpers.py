@@ -1,5 +1,7 @@
 """Builders for service-level ticket tests: tickets brought to a status through the services."""
 
+from html.parser import HTMLParser
+
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from tickets import services
@@ -55,3 +57,63 @@ def events_of(ticket: Ticket, kind: str | None = None) -> list[TicketEvent]:
 
 def status_events(ticket: Ticket) -> list[tuple[str, str]]:
     return [(e.data["old"], e.data["new"]) for e in events_of(ticket, EventKind.STATUS)]
+
+
+# --- what a page would run --------------------------------------------------------------------
+
+ACTIVE_SCHEMES = ("javascript:", "data:", "vbscript:")
+ACTIVE_ELEMENTS = {"iframe", "object", "embed", "frame", "frameset", "applet", "base", "meta", "link", "style"}
+
+
+class _ActiveMarkup(HTMLParser):
+    """Collects what a browser would act on: real tags and attributes, never escaped text."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.found: list[str] = []
+        self.text: list[str] = []
+        self._in_script = False
+
+    def handle_starttag(self, tag, attrs):
+        for name, value in attrs:
+            if name.startswith("on") or name == "style":
+                self.found.append(f"<{tag} {name}=…>")
+            link = "".join((value or "").split()).lower()
+            if name in ("href", "src", "action", "formaction", "xlink:href") and link.startswith(ACTIVE_SCHEMES):
+                self.found.append(f"<{tag} {name}={value!r}>")
+        if tag == "script":
+            src = dict(attrs).get("src") or ""
+            if not src.startswith("/static/"):
+                self.found.append(f"<script src={src!r}>")
+            self._in_script = True
+        elif tag in ACTIVE_ELEMENTS and tag not in ("meta", "link", "style"):
+            self.found.append(f"<{tag}>")
+
+    handle_startendtag = handle_starttag
+
+    def handle_endtag(self, tag):
+        if tag == "script":
+            self._in_script = False
+
+    def handle_data(self, data):
+        if self._in_script and data.strip():
+            self.found.append(f"inline script {data.strip()[:40]!r}")
+        self.text.append(data)
+
+
+def active_markup(html: str) -> list[str]:
+    """Scripts, event handlers, style attributes, javascript:/data: links and frames in `html`
+    (the page's own scripts from /static/ excepted). Escaped text such as `&lt;script&gt;` is
+    text, not markup, and is not reported."""
+    parser = _ActiveMarkup()
+    parser.feed(html)
+    parser.close()
+    return parser.found
+
+
+def text_of(html: str) -> str:
+    """What the reader sees: the text of `html`, entities decoded."""
+    parser = _ActiveMarkup()
+    parser.feed(html)
+    parser.close()
+    return "".join(parser.text)

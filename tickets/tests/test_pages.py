@@ -1,7 +1,5 @@
 """Ticket pages of the control panel and the workspace: forms, actions, lists, safety."""
 
-import re
-
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
@@ -12,6 +10,7 @@ from queues.tests.factories import LineFactory
 from tickets import services
 from tickets.models import Attachment, EventKind, Message, ReplyTemplate, Status, Ticket
 from tickets.tests.factories import TicketFactory
+from tickets.tests.helpers import active_markup
 
 pytestmark = pytest.mark.django_db
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -197,10 +196,7 @@ XSS_FILENAME = '"><img src=x onerror=alert(5)>.png'
 
 
 def assert_inert(html: str) -> None:
-    assert "<script>alert" not in html
-    assert not re.search(r"<img[^>]*onerror", html, re.I)
-    assert 'href="javascript:' not in html.lower()
-    assert 'href="data:' not in html.lower()
+    assert active_markup(html) == []
 
 
 def test_stored_xss_in_subject_body_and_file_name_renders_inert_on_every_page(client, customer, agent, manager, line):
