@@ -5,6 +5,7 @@ import logging
 import redis
 from django.conf import settings
 from django.db import DatabaseError, connection
+from django.db.models import Count
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -49,6 +50,20 @@ def celery_heartbeat() -> str | None:
         return None
 
 
+def notification_backlog() -> dict:
+    """Ticket events waiting for the notifications drain, and the age of the oldest in seconds:
+    a growing age means beat or the worker is not running."""
+    from django.db.models import Min
+    from django.utils import timezone
+
+    from tickets.models import EventOutbox
+
+    backlog = EventOutbox.objects.aggregate(waiting=Count("event_id"), oldest=Min("created_at"))
+    oldest = backlog["oldest"]
+    age = round((timezone.now() - oldest).total_seconds(), 1) if oldest else None
+    return {"waiting": backlog["waiting"], "oldest_seconds": age}
+
+
 @never_cache
 @require_GET
 def healthz(request):
@@ -63,4 +78,6 @@ def healthz(request):
     if "redis" not in failures:
         # Informational: the last time beat scheduled and a worker ran the heartbeat task.
         body["celery_heartbeat"] = celery_heartbeat()
+    if "postgres" not in failures:
+        body["notification_outbox"] = notification_backlog()
     return JsonResponse(body, status=503 if failures else 200)

@@ -27,6 +27,23 @@ def test_health_is_ok_when_both_servers_answer(client):
 
 
 @pytest.mark.django_db
+def test_health_tells_how_many_events_wait_for_the_notifications_and_since_when(client, customer, line):
+    import datetime as dt
+
+    import time_machine
+
+    from tickets.models import EventOutbox
+    from tickets.tests.helpers import make_ticket
+
+    assert client.get(reverse("healthz")).json()["notification_outbox"] == {"waiting": 0, "oldest_seconds": None}
+    make_ticket(customer)  # its creation waits for the drain
+    later = EventOutbox.objects.get().created_at + dt.timedelta(minutes=5)
+    with time_machine.travel(later, tick=False):
+        backlog = client.get(reverse("healthz")).json()["notification_outbox"]
+    assert backlog == {"waiting": 1, "oldest_seconds": 300.0}
+
+
+@pytest.mark.django_db
 def test_health_fails_and_names_redis_when_redis_is_down(client, settings):
     settings.REDIS_URL = f"redis://127.0.0.1:{closed_port()}/0"
     response = client.get(reverse("healthz"))
