@@ -121,7 +121,8 @@ WITH candidate AS (
     WHERE ticket.id = candidate.id
     RETURNING ticket.id, ticket.number, ticket.status, ticket.assignee_id, ticket.line_id, ticket.customer_id,
               ticket.urgency, ticket.queued_at, ticket.virtual_time, ticket.credit_minutes, ticket.updated_at,
-              ticket.sla_commitment = '{}'::jsonb OR ticket.resolution_paused_minutes IS NOT NULL AS sla_stale,
+              ticket.resolution_paused_minutes IS NOT NULL
+              OR (ticket.sla_commitment = '{}'::jsonb AND EXISTS (SELECT 1 FROM sla_slatarget)) AS sla_stale,
               candidate.status AS old_status, candidate.line_code
 ), history AS (
     INSERT INTO tickets_ticketevent (ticket_id, kind, actor_id, data, created_at)
@@ -150,18 +151,21 @@ TAKE_NEXT_FIELDS = (
 
 TAKE_NEXT_PARAMETERS = (("agent", "bigint"), ("line", "bigint"), ("now", "timestamptz"), ("username", "text"))
 TAKE_NEXT_PARAMETERS += (("dispatch", "text[]"),)
-# Prepared once per database connection: planning the statement costs about as much as running it.
+# Prepared on a connection's second take (planning the statement costs about as much as running
+# it): a connection opened for one request and closed after it never pays for the PREPARE.
+_connections_seen: weakref.WeakSet = weakref.WeakSet()
 _connections_prepared: weakref.WeakSet = weakref.WeakSet()
 
 
 def _run_take_next(params: dict) -> tuple | None:
     """The statement's row (sla_stale, then TAKE_NEXT_FIELDS), or None when nothing was taken."""
-    if not settings.HELPDESK_PREPARED_STATEMENTS:
+    connection.ensure_connection()
+    raw = connection.connection
+    if not settings.HELPDESK_PREPARED_STATEMENTS or raw not in _connections_seen:
+        _connections_seen.add(raw)
         with connection.cursor() as cursor:
             cursor.execute(TAKE_NEXT_SQL, params)
             return cursor.fetchone()
-    connection.ensure_connection()
-    raw = connection.connection
     if raw not in _connections_prepared:
         body = TAKE_NEXT_SQL
         for number, (name, _type) in enumerate(TAKE_NEXT_PARAMETERS, start=1):
@@ -211,9 +215,13 @@ def queue_take_next(*, agent: User, line: Line | None = None) -> Ticket | None:
         _explain_nothing_taken(agent, line)
         return None
     sla_stale, *values = row
-    ticket = Ticket.from_db(connection.alias, TAKE_NEXT_FIELDS, values)
+    # Model.from_db takes the values in the model's field order.
+    by_name = dict(zip(TAKE_NEXT_FIELDS, values, strict=True))
+    names = [field.attname for field in Ticket._meta.concrete_fields if field.attname in by_name]
+    ticket = Ticket.from_db(connection.alias, names, [by_name[name] for name in names])
     if sla_stale:
-        # Filed before any service level applied, or paused against the rule: bring it up to date.
+        # Filed before any service level applied (and one exists now), or paused against the
+        # rule: bring it up to date.
         with transaction.atomic():
             ticket = Ticket.objects.select_for_update(of=("self",)).select_related("line").get(pk=ticket.pk)
             fields = sla_update(ticket=ticket, now=now)

@@ -168,9 +168,8 @@ def test_the_returned_ticket_is_the_saved_one(line, agent):
     assert taken.assignee_id == agent.id and taken.status == Status.IN_PROGRESS
     assert taken.updated_at == at(5)
     stored = Ticket.objects.get(pk=taken.pk)
-    assert {name: getattr(taken, name) for name in ("status", "assignee_id", "virtual_time", "number")} == {
-        name: getattr(stored, name) for name in ("status", "assignee_id", "virtual_time", "number")
-    }
+    fields = [field.attname for field in Ticket._meta.concrete_fields]
+    assert {name: getattr(taken, name) for name in fields} == {name: getattr(stored, name) for name in fields}
 
 
 @pytest.fixture
@@ -231,3 +230,19 @@ def test_a_new_connection_prepares_the_statement_again(line, agent):
     assert take(5, agent).pk == first.pk
     connection.close()
     assert take(6, agent).pk == second.pk
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_connection_prepares_the_statement_on_its_second_take_only(line, agent):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for minutes in range(3):
+        filed(minutes, line)
+    connection.close()
+    statements = []
+    for minutes in (5, 6, 7):
+        with CaptureQueriesContext(connection) as captured:
+            assert take(minutes, agent) is not None
+        statements.append([query["sql"].split(None, 1)[0] for query in captured.captured_queries])
+    assert statements == [["WITH"], ["PREPARE", "EXECUTE"], ["EXECUTE"]]
