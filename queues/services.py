@@ -174,12 +174,19 @@ def _run_take_next(params: dict) -> tuple | None:
         with connection.cursor() as cursor:
             cursor.execute(f"PREPARE helpdesk_take_next ({types}) AS {body}")
         _connections_prepared.add(raw)
-    placeholders = ", ".join(["%s"] * len(TAKE_NEXT_PARAMETERS))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"EXECUTE helpdesk_take_next ({placeholders})", [params[name] for name, _type in TAKE_NEXT_PARAMETERS]
-        )
+    values = [params[name] for name, _type in TAKE_NEXT_PARAMETERS]
+    if connection.queries_logged:
+        with connection.cursor() as cursor:
+            cursor.execute(TAKE_NEXT_EXECUTE, values)
+            return cursor.fetchone()
+    # Nobody records the queries: psycopg2's cursor straight away, with Django's error classes
+    # (Django's cursor wrapper cost a tenth of the take's p99 with 16 agents taking back to back).
+    with connection.wrap_database_errors, raw.cursor() as cursor:
+        cursor.execute(TAKE_NEXT_EXECUTE, values)
         return cursor.fetchone()
+
+
+TAKE_NEXT_EXECUTE = "EXECUTE helpdesk_take_next (" + ", ".join(["%s"] * len(TAKE_NEXT_PARAMETERS)) + ")"
 
 
 def _take_next_dispatch(agent: User) -> list[str]:

@@ -246,3 +246,20 @@ def test_a_connection_prepares_the_statement_on_its_second_take_only(line, agent
             assert take(minutes, agent) is not None
         statements.append([query["sql"].split(None, 1)[0] for query in captured.captured_queries])
     assert statements == [["WITH"], ["PREPARE", "EXECUTE"], ["EXECUTE"]]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_database_errors_on_the_fast_path_come_as_djangos(line, agent):
+    from django.db import DatabaseError, connection, transaction
+
+    for minutes in range(3):
+        filed(minutes, line)
+    take(5, agent)
+    take(6, agent)  # the statement is prepared on this connection now
+    with pytest.raises(DatabaseError), transaction.atomic():
+        with connection.cursor() as cursor:
+            try:
+                cursor.execute("SELECT 1 / 0")
+            except DatabaseError:
+                pass  # swallowed: the transaction is aborted in PostgreSQL
+        take(7, agent)
