@@ -10,6 +10,7 @@ credit, never more than that bound.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import uuid
 import weakref
@@ -189,6 +190,14 @@ def _run_take_next(params: dict) -> tuple | None:
 TAKE_NEXT_EXECUTE = "EXECUTE helpdesk_take_next (" + ", ".join(["%s"] * len(TAKE_NEXT_PARAMETERS)) + ")"
 
 
+@functools.cache
+def _take_next_model_order() -> tuple[list[str], list[int]]:
+    """Model.from_db takes the values in the model's field order: the returned fields in that
+    order, and where each stands in the statement's row."""
+    names = [field.attname for field in Ticket._meta.concrete_fields if field.attname in TAKE_NEXT_FIELDS]
+    return names, [TAKE_NEXT_FIELDS.index(name) for name in names]
+
+
 def _take_next_dispatch(agent: User) -> list[str]:
     """The kinds among the take's two events that the notifications must look at."""
     from tickets import events
@@ -222,10 +231,8 @@ def queue_take_next(*, agent: User, line: Line | None = None) -> Ticket | None:
         _explain_nothing_taken(agent, line)
         return None
     sla_stale, *values = row
-    # Model.from_db takes the values in the model's field order.
-    by_name = dict(zip(TAKE_NEXT_FIELDS, values, strict=True))
-    names = [field.attname for field in Ticket._meta.concrete_fields if field.attname in by_name]
-    ticket = Ticket.from_db(connection.alias, names, [by_name[name] for name in names])
+    names, order = _take_next_model_order()
+    ticket = Ticket.from_db(connection.alias, names, [values[index] for index in order])
     if sla_stale:
         # Filed before any service level applied (and one exists now), or paused against the
         # rule: bring it up to date.
