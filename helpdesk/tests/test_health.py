@@ -44,6 +44,17 @@ def test_health_tells_how_many_events_wait_for_the_notifications_and_since_when(
 
 
 @pytest.mark.django_db
+def test_the_backlog_is_counted_only_up_to_a_limit(client, customer, line, monkeypatch):
+    from helpdesk import health
+    from tickets.tests.helpers import make_ticket
+
+    monkeypatch.setattr(health, "BACKLOG_COUNT_LIMIT", 2)
+    for _ in range(3):
+        make_ticket(customer)
+    assert client.get(reverse("healthz")).json()["notification_outbox"]["waiting"] == 2
+
+
+@pytest.mark.django_db
 def test_health_fails_and_names_redis_when_redis_is_down(client, settings):
     settings.REDIS_URL = f"redis://127.0.0.1:{closed_port()}/0"
     response = client.get(reverse("healthz"))
