@@ -46,6 +46,7 @@ def celery(tmp_path: Path, name: str, *args: str) -> subprocess.Popen:
         "CELERY_RESULT_BACKEND": settings.CELERY_RESULT_BACKEND,
         "HELPDESK_SLA_SWEEP_SECONDS": str(SWEEP_SECONDS),
         "HELPDESK_HEARTBEAT_SECONDS": "1",
+        "HELPDESK_NOTIFY_SECONDS": "1",
     }
     log = open(tmp_path / f"{name}.log", "wb")  # noqa: SIM115 - the process owns it until it exits
     try:
