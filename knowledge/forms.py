@@ -22,6 +22,12 @@ class ContactForm(forms.Form):
     # When the form was shown, signed: too fast or too old means a script or a stale page.
     started = forms.CharField(widget=forms.HiddenInput)
 
+    def renew_timer(self, token: str) -> None:
+        """After a failed attempt: the same typed values and errors, with a new anti-bot timer."""
+        self.errors  # noqa: B018 - validated against the old values before they change
+        self.data = self.data.copy()
+        self.data["started"] = token
+
 
 class FollowReplyForm(forms.Form):
     message = forms.CharField(label=_("Message"), widget=forms.Textarea(attrs={"rows": 5}), max_length=20_000)

@@ -50,10 +50,8 @@ class ContactView(View):
                 transaction.on_commit(lambda: send_follow_link.delay(ticket.id, link))
                 return render(request, "knowledge/contact_done.html", {"ticket": ticket, "link": link})
         # Show what was typed again, with the errors, and a fresh timer for the next attempt.
-        retry = ContactForm(initial={"started": services.form_token()})
-        retry.data, retry.is_bound, retry._errors = form.data.copy(), True, form.errors
-        retry.data["started"] = services.form_token()
-        return render(request, self.template_name, {"form": retry}, status=status)
+        form.renew_timer(services.form_token())
+        return render(request, self.template_name, {"form": form}, status=status)
 
 
 class FollowView(View):

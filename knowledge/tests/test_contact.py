@@ -121,6 +121,23 @@ def test_a_form_sent_too_fast_is_refused_and_keeps_the_text(client):
     assert not Ticket.objects.exists()
 
 
+def test_a_refused_form_comes_back_with_a_new_timer_that_lets_the_next_attempt_through(client):
+    with time_machine.travel(time.time() - services.FORM_MAX_SECONDS - 60):
+        stale = services.form_token()  # a page left open too long
+    posted = form_data(started=stale)
+    response = client.post(reverse("contact"), posted)
+    assert response.status_code == 400
+    form = response.context["form"]
+    assert form.errors and form["subject"].value() == "DNS question"
+    renewed = form["started"].value()
+    assert renewed != posted["started"]
+    # A person who waits a little and sends the page again gets through with the new timer.
+    with time_machine.travel(time.time() + 30):
+        again = client.post(reverse("contact"), {**posted, "started": renewed})
+    assert again.status_code == 200
+    assert Ticket.objects.count() == 1
+
+
 def test_submissions_are_rate_limited_per_address_and_per_ip(client, settings):
     settings.CONTACT_RATE_PER_HOUR = 2
     assert [submit(client, subject=f"Q{i}").status_code for i in range(3)] == [200, 200, 429]
