@@ -36,13 +36,11 @@ from django.utils import timezone
 from accounts.models import User
 from bench.fixtures import (
     clear_line_tickets,
-    drop_queued_tasks,
     ensure_agents,
     ensure_bench_line,
     foreign_events,
     insert_waiting_tickets,
     migrate,
-    queued_tasks,
     vacuum_tickets,
 )
 from bench.registry import BenchmarkError, Result, register
@@ -560,7 +558,6 @@ def run(args: argparse.Namespace) -> Result:
 
     events_before = last_event_id()
     outbox_before = EventOutbox.objects.count()
-    tasks_before = queued_tasks()
     agents, duration, single = args.queue_agents, args.queue_duration, args.queue_single_duration
     runs = []
     for round_number in range(1, args.queue_repeats + 1):
@@ -635,7 +632,6 @@ def run(args: argparse.Namespace) -> Result:
     load_after = load_average()
 
     clear_line_tickets(line)
-    tasks_dropped = drop_queued_tasks(tasks_before)
     vacuum_tickets()
     total_after = Ticket.objects.count()
     if total_after != total_before:
@@ -655,7 +651,6 @@ def run(args: argparse.Namespace) -> Result:
         loads=(load_before, load_after_takes, load_after),
         events_written=events_written,
         outbox_written=outbox_written,
-        tasks_dropped=tasks_dropped,
     )
 
 
@@ -722,7 +717,6 @@ def report(
     loads: tuple[str, str, str],
     events_written: int,
     outbox_written: int,
-    tasks_dropped: int,
 ) -> Result:
     from bench.report import markdown_table
 
@@ -862,7 +856,6 @@ def report(
     summary.append(
         f"Afterwards the line's tickets are deleted and the {events_written:,} events the take runs wrote are "
         f"removed with TRUNCATE, with the {outbox_written:,} outbox rows they left for the notifications (ticket "
-        "events refuse DELETE; the tables held no others), so the database is as before. Task messages left "
-        f"in the broker by the runs and removed: {tasks_dropped:,}."
+        "events refuse DELETE; the tables held no others), so the database is as before."
     )
     return Result(columns=columns, rows=rows, notes=notes, summary=summary)

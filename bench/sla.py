@@ -37,12 +37,10 @@ from django.utils import timezone
 from bench.fixtures import (
     clear_bench_events,
     clear_line_tickets,
-    drop_queued_tasks,
     ensure_bench_line,
     foreign_events,
     insert_waiting_tickets,
     migrate,
-    queued_tasks,
     vacuum_tickets,
 )
 from bench.registry import BenchmarkError, Result, register
@@ -308,7 +306,6 @@ def run(args: argparse.Namespace) -> Result:
         print(f"removed {removed:,} tickets left in {LINE_CODE} by an earlier run", flush=True)
     policy = SlaPolicy.current()
     queue_policy = QueuePolicy.current()
-    tasks_before = queued_tasks()
 
     now = timezone.now()
     changed, update_seconds = give_open_checks(line.id, now)
@@ -386,7 +383,6 @@ def run(args: argparse.Namespace) -> Result:
             sla_events = TicketEvent.objects.filter(ticket__line_id=line.id, kind=EventKind.SLA).count()
 
     clear_line_tickets(line)
-    tasks_dropped = drop_queued_tasks(tasks_before)
     vacuum_tickets()
     return report(
         args,
@@ -405,7 +401,6 @@ def run(args: argparse.Namespace) -> Result:
         profiled=profiled,
         sla_events=sla_events,
         loads=(load_before, load_after),
-        tasks_dropped=tasks_dropped,
     )
 
 
@@ -430,7 +425,6 @@ def report(
     profiled: tuple[int, float],
     sla_events: int,
     loads: tuple[str, str],
-    tasks_dropped: int,
 ) -> Result:
     from bench.report import markdown_table
 
@@ -547,11 +541,6 @@ def report(
         )
     summary.append(
         "Afterwards the line's tickets, their SLA records and events are removed; the other tickets keep their "
-        "next checks ahead, so the next run does not set them again"
-        + (
-            f"; {tasks_dropped:,} task messages queued for Celery were removed from the broker."
-            if tasks_dropped
-            else "."
-        )
+        "next checks ahead, so the next run does not set them again."
     )
     return Result(columns=columns, rows=rows, notes=notes, summary=summary)

@@ -665,6 +665,7 @@ RU = {
     "support plan level": "уровень тарифа поддержки",
     "paid boost": "платное продвижение",
     "Customer changed": "Сменён клиент",
+    "A ticket can only go to an active customer account.": "Обращение можно передать только активной учётной записи клиента.",
     "Reminder to the customer": "Напоминание клиенту",
     "About your ticket #%(number)s “%(subject)s”:": "По вашему обращению #%(number)s «%(subject)s»:",
     "E-mail from %(address)s recognised as this customer's.": "Письма с адреса %(address)s признаны письмами этого клиента.",

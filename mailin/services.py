@@ -499,8 +499,6 @@ def link_sender(*, inbound_message: InboundMessage, customer: User, actor: User)
         raise PermissionDenied(_("Only staff of the line “%(line)s” may do this.") % {"line": ticket.line.name})
     if inbound.sender_matched or inbound.linked_customer_id:
         raise Conflict(_("This sender is already matched to a customer."), code="already_matched")
-    if not customer.is_customer or not customer.is_active:
-        raise DomainError(_("Link the sender to an active customer account."), code="not_a_customer", field="customer")
     placeholder = inbound.sender
     now = timezone.now()
     tickets = Ticket.objects.filter(pk=ticket.pk)

@@ -1,7 +1,8 @@
 """Who hears about a ticket event, and the e-mail they get.
 
-`dispatch_event` (tasks) calls `notifications_for_event` after the change is committed; it
-decides the recipients and writes one `Notification` per address. `send_notification` calls
+The outbox drain (`tasks.drain_outbox`) calls `notifications_for_event` for each ticket event
+the change left in `tickets.EventOutbox`; it decides the recipients and writes one
+`Notification` per address. `send_notification` calls
 `deliver` for each. Templates get plain values picked here, never the ticket itself, so no
 template can reach the ticket's access data.
 """

@@ -47,13 +47,10 @@ def drain_outbox(batch: int = OUTBOX_BATCH) -> int:
             )
             for event_id in event_ids:
                 try:
-                    waiting = services.notifications_for_event(event_id=event_id)  # in a savepoint of its own
+                    _queue_notifications(event_id)  # in a savepoint of its own
                 except Exception:
                     # One event that cannot be handled must not hold up every later e-mail.
                     logger.exception("notifications for ticket event %s failed; the event is skipped", event_id)
-                    continue
-                for notification_id in waiting:
-                    transaction.on_commit(partial(send_notification.delay, notification_id))
             EventOutbox.objects.filter(event_id__in=event_ids).delete()
         done += len(event_ids)
         if len(event_ids) < batch:
@@ -70,10 +67,15 @@ def dispatch_event(event_id: int) -> int:
     notifications made the first time are found, and a sent one is never sent again.
     """
     with transaction.atomic():
-        waiting = services.notifications_for_event(event_id=event_id)
-        for notification_id in waiting:
-            transaction.on_commit(partial(send_notification.delay, notification_id))
-    return len(waiting)
+        return len(_queue_notifications(event_id))
+
+
+def _queue_notifications(event_id: int) -> list[int]:
+    """Write the event's notifications; each e-mail is queued once the caller's transaction commits."""
+    waiting = services.notifications_for_event(event_id=event_id)
+    for notification_id in waiting:
+        transaction.on_commit(partial(send_notification.delay, notification_id))
+    return waiting
 
 
 @shared_task(

@@ -150,8 +150,10 @@ TAKE_NEXT_FIELDS = (
 )  # fmt: skip
 
 
-TAKE_NEXT_PARAMETERS = (("agent", "bigint"), ("line", "bigint"), ("now", "timestamptz"), ("username", "text"))
-TAKE_NEXT_PARAMETERS += (("dispatch", "text[]"),)
+TAKE_NEXT_PARAMETERS = (
+    ("agent", "bigint"), ("line", "bigint"), ("now", "timestamptz"), ("username", "text"), ("dispatch", "text[]"),
+)  # fmt: skip
+TAKE_NEXT_EXECUTE = "EXECUTE helpdesk_take_next (" + ", ".join(["%s"] * len(TAKE_NEXT_PARAMETERS)) + ")"
 # Prepared on a connection's second take (planning the statement costs about as much as running
 # it): a connection opened for one request and closed after it never pays for the PREPARE.
 _connections_seen: weakref.WeakSet = weakref.WeakSet()
@@ -185,9 +187,6 @@ def _run_take_next(params: dict) -> tuple | None:
     with connection.wrap_database_errors, raw.cursor() as cursor:
         cursor.execute(TAKE_NEXT_EXECUTE, values)
         return cursor.fetchone()
-
-
-TAKE_NEXT_EXECUTE = "EXECUTE helpdesk_take_next (" + ", ".join(["%s"] * len(TAKE_NEXT_PARAMETERS)) + ")"
 
 
 @functools.cache

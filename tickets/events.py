@@ -85,11 +85,8 @@ def promise_set(ticket, actor, *, old: dt.datetime | None, new: dt.datetime, rea
 
 def message_added(ticket, actor, *, message, to_customer: bool = False) -> TicketEvent:
     """`to_customer`: a message of the helpdesk's own (a reminder) that is mailed to the customer."""
-    if to_customer:
-        return _event(
-            ticket, EventKind.MESSAGE, actor, message_id=message.id, message_kind=message.kind, to_customer=True
-        )
-    return _event(ticket, EventKind.MESSAGE, actor, message_id=message.id, message_kind=message.kind)
+    extra = {"to_customer": True} if to_customer else {}
+    return _event(ticket, EventKind.MESSAGE, actor, message_id=message.id, message_kind=message.kind, **extra)
 
 
 def attachment_added(ticket, actor, *, attachment) -> TicketEvent:

@@ -433,7 +433,9 @@ def change_customer(*, ticket: Ticket, actor: User, customer: User, reason: str,
     line in the history and the queue weight of the new customer. For a ticket the caller has
     locked and checked the actor against; saves the ticket."""
     if not customer.is_customer or not customer.is_active:
-        raise DomainError(_("Link the sender to an active customer account."), code="not_a_customer", field="customer")
+        raise DomainError(
+            _("A ticket can only go to an active customer account."), code="not_a_customer", field="customer"
+        )
     if ticket.customer_id == customer.id:
         return
     old = ticket.customer
