@@ -33,6 +33,9 @@ logger = logging.getLogger(__name__)
 
 OPEN = OPEN_STATUSES
 RUNNING = (Status.NEW, Status.WAITING_AGENT, Status.IN_PROGRESS)  # the resolution clock runs
+# The resolution clock stops while the customer has the ball: asked a question, or told the
+# work is done. It runs again, with the time that was left, when the ticket comes back.
+PAUSED = (Status.WAITING_CUSTOMER, Status.RESOLVED)
 CALENDAR_CACHE_SECONDS = 60
 _calendar_cache: dict[int, tuple[float, Calendar]] = {}
 
@@ -60,6 +63,16 @@ class Commitment:
     resolution: int
     limited: bool  # a limited-service period replaced the plan's targets
     calendar_24x7: bool  # counted in calendar time, not the line's working hours
+
+    def as_dict(self) -> dict:
+        """As stored in `Ticket.sla_commitment`."""
+        return {
+            "first_response": self.first_response,
+            "next_response": self.next_response,
+            "resolution": self.resolution,
+            "limited": self.limited,
+            "calendar_24x7": self.calendar_24x7,
+        }
 
 
 def commitment_for(ticket: Ticket, now: dt.datetime) -> Commitment | None:
@@ -129,13 +142,7 @@ def sla_update(
         commitment = commitment_for(ticket, now)
         if commitment is None:
             return _next_check(ticket, policy, changed)
-        ticket.sla_commitment = {
-            "first_response": commitment.first_response,
-            "next_response": commitment.next_response,
-            "resolution": commitment.resolution,
-            "limited": commitment.limited,
-            "calendar_24x7": commitment.calendar_24x7,
-        }
+        ticket.sla_commitment = commitment.as_dict()
         calendar = _calendar(ticket, ticket.sla_commitment)
         start = ticket.created_at or now
         ticket.first_response_warn_at, ticket.first_response_due = _deadline(
@@ -167,7 +174,7 @@ def sla_update(
         changed += ["next_response_warn_at", "next_response_due"]
     # The resolution clock stops while the customer has the ball and runs again after.
     # (A deadline that has already passed stays as it is: it was breached once.)
-    if ticket.status == Status.WAITING_CUSTOMER and ticket.resolution_due is not None and ticket.resolution_due > now:
+    if ticket.status in PAUSED and ticket.resolution_due is not None and ticket.resolution_due > now:
         ticket.resolution_paused_minutes = max(0.0, business_minutes_between(calendar, now, ticket.resolution_due))
         ticket.resolution_due = ticket.resolution_warn_at = None
         changed += ["resolution_paused_minutes", "resolution_due", "resolution_warn_at"]
@@ -179,6 +186,56 @@ def sla_update(
         ticket.resolution_paused_minutes = None
         changed += ["resolution_paused_minutes", "resolution_due", "resolution_warn_at"]
     return _next_check(ticket, policy, changed)
+
+
+def sla_retarget(*, ticket: Ticket, now: dt.datetime) -> list[str]:
+    """The ticket's urgency changed: the targets for the new urgency apply from now on.
+
+    Every clock keeps the time it has counted so far (in the calendar it counted in), and the
+    new target is measured against it: a running deadline moves to where the new target is
+    used up, or to `now` when it is used up already (the sweep then records the breach); a
+    paused resolution clock keeps what the new target leaves. A deadline that has passed
+    stays where it was: it was breached once. Returns the changed fields; the caller's
+    `sla_update` then works out the next check."""
+    old = ticket.sla_commitment
+    if not old:
+        return []  # sla_update sets the commitment for the urgency the ticket has now
+    commitment = commitment_for(ticket, now)
+    if commitment is None or commitment.as_dict() == old:
+        return []  # no target for the new urgency (the old one stays), or the same targets
+    share = SlaPolicy.current().warn_at_share
+    old_calendar = _calendar(ticket, old)
+    ticket.sla_commitment = commitment.as_dict()
+    calendar = _calendar(ticket, ticket.sla_commitment)
+
+    def moved(due: dt.datetime, old_target: float, target: float) -> tuple[dt.datetime, dt.datetime]:
+        left = target - (old_target - business_minutes_between(old_calendar, now, due))
+        if left <= 0:
+            return now, now
+        warn_after = max(0.0, left - target * (1 - share))
+        return add_business_minutes(calendar, now, warn_after), add_business_minutes(calendar, now, left)
+
+    changed = ["sla_commitment"]
+    if ticket.first_response_at is None and ticket.first_response_due and ticket.first_response_due > now:
+        ticket.first_response_warn_at, ticket.first_response_due = moved(
+            ticket.first_response_due, old["first_response"], commitment.first_response
+        )
+        changed += ["first_response_warn_at", "first_response_due"]
+    if ticket.next_response_due and ticket.next_response_due > now:
+        ticket.next_response_warn_at, ticket.next_response_due = moved(
+            ticket.next_response_due, old["next_response"], commitment.next_response
+        )
+        changed += ["next_response_warn_at", "next_response_due"]
+    if ticket.resolution_paused_minutes is not None:
+        used = old["resolution"] - ticket.resolution_paused_minutes
+        ticket.resolution_paused_minutes = max(0.0, commitment.resolution - used)
+        changed.append("resolution_paused_minutes")
+    elif ticket.resolution_due and ticket.resolution_due > now:
+        ticket.resolution_warn_at, ticket.resolution_due = moved(
+            ticket.resolution_due, old["resolution"], commitment.resolution
+        )
+        changed += ["resolution_warn_at", "resolution_due"]
+    return changed
 
 
 def _first_line_escalation_at(ticket: Ticket, policy: SlaPolicy) -> dt.datetime | None:

@@ -21,7 +21,7 @@ from helpdesk.errors import Conflict, DomainError, NotFound, PermissionDenied
 from queues.models import BalanceEntry, Line, RoutingRule
 from queues.services import queue_enqueue, queue_reweigh
 from sla.models import Component
-from sla.services import sla_update
+from sla.services import sla_retarget, sla_update
 from tickets import events, secrets
 from tickets.models import (
     Attachment,
@@ -463,7 +463,9 @@ def ticket_set_urgency(*, ticket: Ticket, actor: User, urgency: str, reason: str
         raise Conflict(_("The ticket already has this urgency."), code="unchanged")
     events.urgency_changed(ticket, actor, old=ticket.urgency, new=urgency, reason=reason)
     ticket.urgency = urgency
-    _save(ticket, ["urgency", *queue_reweigh(ticket=ticket)], timezone.now())
+    now = timezone.now()
+    # The new urgency's service targets apply to the time already counted (sla.services.sla_retarget).
+    _save(ticket, ["urgency", *queue_reweigh(ticket=ticket), *sla_retarget(ticket=ticket, now=now)], now)
     return ticket
 
 

@@ -6,11 +6,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.urls import reverse
+from rest_framework.test import APIClient
 
 from accounts.tests.factories import AgentFactory, CustomerFactory, PlanFactory
 from queues.tests.factories import LineFactory
-from sla.models import BusinessCalendar, LimitedServicePeriod, SlaPolicy, SlaTarget
-from sla.services import clear_calendar_cache, line_clocks
+from sla.models import BusinessCalendar, LimitedServicePeriod, SlaPolicy, SlaRecord, SlaTarget
+from sla.services import clear_calendar_cache, line_clocks, sla_sweep
 from tickets import services
 from tickets.models import Status, Ticket, Urgency
 
@@ -272,3 +274,136 @@ def test_each_line_is_measured_in_its_own_working_hours(first_line, targets, cli
     assert clocks[1]["left_at"] is None
     # The ticket's own deadlines stay those of its commitment, counted where it was filed.
     assert ticket.first_response_due == msk(2026, 3, 9, 14, 0)
+
+
+# --- a new urgency, a solution and a reopening ---------------------------------------------
+
+
+def set_urgency(ticket: Ticket, actor, at: dt.datetime, urgency: str) -> None:
+    with time_machine.travel(at, tick=False):
+        services.ticket_set_urgency(ticket=ticket, actor=actor, urgency=urgency, reason="The whole site is down")
+    ticket.refresh_from_db()
+
+
+MONDAY_TEN = msk(2026, 3, 9, 10, 0)  # the consultants' day starts
+
+
+def test_a_raised_urgency_applies_its_targets_to_the_time_already_used(
+    first_line, targets, client_customer, consultant
+):
+    ticket = file_ticket(client_customer, MONDAY_TEN)
+    ticket.refresh_from_db()
+    assert ticket.first_response_due == msk(2026, 3, 9, 14, 0)  # normal: 240 minutes
+    assert ticket.resolution_due == msk(2026, 3, 10, 18, 0)  # 960 minutes
+
+    set_urgency(ticket, consultant, msk(2026, 3, 9, 10, 20), Urgency.HIGH)
+    assert ticket.sla_commitment["first_response"] == 60
+    # 20 of the 60 minutes are used: due at 11:00, warned at 80% (48 minutes in) at 10:48.
+    assert ticket.first_response_due == msk(2026, 3, 9, 11, 0)
+    assert ticket.first_response_warn_at == msk(2026, 3, 9, 10, 48)
+    # 20 of the 480 minutes are used: the 460 left end with the day; warned 384 minutes in.
+    assert ticket.resolution_due == msk(2026, 3, 9, 18, 0)
+    assert ticket.resolution_warn_at == msk(2026, 3, 9, 16, 24)
+    assert ticket.sla_next_check_at == ticket.first_response_warn_at
+
+
+def test_a_target_used_up_already_is_due_at_once_and_the_sweep_records_the_breach(
+    first_line, targets, client_customer, consultant
+):
+    ticket = file_ticket(client_customer, MONDAY_TEN)
+    raised_at = msk(2026, 3, 9, 11, 0)
+    set_urgency(ticket, consultant, raised_at, Urgency.CRITICAL)
+    # An hour has gone of a critical ticket's 30 minutes: due now, and the rest counts around the clock.
+    assert ticket.first_response_due == ticket.first_response_warn_at == raised_at
+    assert ticket.sla_commitment["calendar_24x7"] is True
+    assert ticket.resolution_due == raised_at + dt.timedelta(minutes=240 - 60)
+    assert ticket.sla_next_check_at == raised_at
+
+    with time_machine.travel(raised_at + dt.timedelta(seconds=30), tick=False):
+        sla_sweep()
+    breaches = SlaRecord.objects.filter(ticket=ticket, kind=SlaRecord.Kind.BREACH)
+    assert list(breaches.values_list("target", "due_at")) == [(SlaRecord.Target.FIRST_RESPONSE, raised_at)]
+
+
+def test_a_lowered_urgency_moves_running_deadlines_later_but_not_a_passed_one(
+    first_line, targets, client_customer, consultant
+):
+    ticket = file_ticket(client_customer, MONDAY_TEN, urgency=Urgency.HIGH)
+    ticket.refresh_from_db()
+    assert ticket.first_response_due == msk(2026, 3, 9, 11, 0)
+
+    set_urgency(ticket, consultant, msk(2026, 3, 9, 11, 30), Urgency.NORMAL)
+    # The first response was due at 11:00 and was missed: that stays.
+    assert ticket.first_response_due == msk(2026, 3, 9, 11, 0)
+    # 90 of the resolution's minutes are used; 870 of normal's 960 are left: 390 today, 480 on Tuesday.
+    assert ticket.resolution_due == msk(2026, 3, 10, 18, 0)
+    assert ticket.sla_commitment["resolution"] == 960
+
+
+def test_a_paused_resolution_clock_keeps_what_the_new_target_leaves(first_line, targets, client_customer, consultant):
+    ticket = file_ticket(client_customer, MONDAY_TEN)
+    reply(ticket, consultant, msk(2026, 3, 9, 12, 0), wait_for_customer=True)
+    assert ticket.resolution_paused_minutes == pytest.approx(840)  # 120 of 960 used
+    first_response_due = ticket.first_response_due
+
+    set_urgency(ticket, consultant, msk(2026, 3, 9, 13, 0), Urgency.HIGH)
+    assert ticket.resolution_paused_minutes == pytest.approx(480 - 120)
+    assert ticket.resolution_due is None
+    assert ticket.first_response_due == first_response_due  # answered at 12:00: nothing to move
+
+    reply(ticket, client_customer, msk(2026, 3, 9, 14, 0))
+    assert ticket.resolution_due == msk(2026, 3, 9, 18, 0) + dt.timedelta(hours=16, minutes=120)  # Tuesday 12:00
+
+
+def test_without_a_target_for_the_new_urgency_the_old_commitment_stays(
+    first_line, targets, client_customer, consultant
+):
+    ticket = file_ticket(client_customer, MONDAY_TEN)
+    ticket.refresh_from_db()
+    before = (ticket.sla_commitment, ticket.first_response_due, ticket.resolution_due)
+    targets[Urgency.CRITICAL].delete()
+    set_urgency(ticket, consultant, msk(2026, 3, 9, 10, 30), Urgency.CRITICAL)
+    assert (ticket.sla_commitment, ticket.first_response_due, ticket.resolution_due) == before
+
+
+def test_a_solution_pauses_the_resolution_clock_and_a_reopening_resumes_it(
+    first_line, targets, client_customer, consultant
+):
+    ticket = file_ticket(client_customer, MONDAY_TEN)
+    reply(ticket, consultant, msk(2026, 3, 9, 12, 0))
+    with time_machine.travel(msk(2026, 3, 9, 12, 0), tick=False):
+        services.ticket_resolve(ticket=ticket, actor=consultant)
+    ticket.refresh_from_db()
+    assert ticket.status == Status.RESOLVED
+    assert ticket.resolution_due is None and ticket.resolution_paused_minutes == pytest.approx(840)
+    assert ticket.sla_next_check_at == ticket.resolved_at + dt.timedelta(
+        days=SlaPolicy.current().autoclose_resolved_days
+    )
+
+    # Thursday 10:00, after the old deadline (Tuesday 18:00): the 840 minutes left run from now.
+    with time_machine.travel(msk(2026, 3, 12, 10, 0), tick=False):
+        services.ticket_reopen(ticket=ticket, customer=client_customer, body="It is down again.")
+    ticket.refresh_from_db()
+    assert ticket.status == Status.WAITING_AGENT
+    assert ticket.resolution_paused_minutes is None
+    assert ticket.resolution_due == msk(2026, 3, 13, 16, 0)  # Thursday's 480, then Friday 10:00-16:00
+    with time_machine.travel(msk(2026, 3, 12, 10, 1), tick=False):
+        sla_sweep()
+    assert not SlaRecord.objects.filter(ticket=ticket, kind=SlaRecord.Kind.BREACH).exists()
+
+
+def test_the_api_answers_a_new_urgency_with_the_moved_deadlines(first_line, targets, client_customer, consultant):
+    ticket = file_ticket(client_customer, MONDAY_TEN)
+    client = APIClient()
+    client.force_authenticate(user=consultant)
+    with time_machine.travel(msk(2026, 3, 9, 10, 20), tick=False):
+        response = client.post(
+            reverse("api:ticket-urgency", args=[ticket.number]),
+            {"urgency": "high", "reason": "Payments fail"},
+            format="json",
+        )
+    assert response.status_code == 200, response.content
+    sla = response.json()["sla"]
+    assert dt.datetime.fromisoformat(sla["first_response_due"]) == msk(2026, 3, 9, 11, 0)
+    assert dt.datetime.fromisoformat(sla["resolution_due"]) == msk(2026, 3, 9, 18, 0)
+    assert sla["commitment"] == "We answer within 60 minutes of working time."  # was 240
