@@ -8,6 +8,22 @@ import sys
 from pathlib import Path
 
 RU = {
+    "The change as “old → new”, values by their labels in the request's language; empty when none.": (
+        "Изменение в виде «было → стало», значения — названиями на языке запроса; пусто, если его нет."
+    ),
+    "The reason in the request's language (the helpdesk's own) or as the agent typed it.": (
+        "Причина на языке запроса (если её указала сама служба поддержки) или как её ввёл сотрудник."
+    ),
+    "the customer replied": "клиент ответил",
+    "released": "возвращён в очередь",
+    "the customer called": "клиент позвонил",
+    "transferred to another line": "передан в другую линию",
+    "confirmed by the customer": "подтверждено клиентом",
+    "reopened by the customer": "клиент открыл запрос снова",
+    "the ticket was closed": "запрос закрыт",
+    "the extra charge was accepted": "клиент согласился на доплату",
+    "no answer from the customer": "клиент не ответил",
+    "the solution was not confirmed in time": "клиент не подтвердил решение вовремя",
     "Thank you; the engineers can start.": "Спасибо! Инженеры могут приступать к работе.",
     "Helpdesk": "Служба поддержки",
     "Wrong username or password.": "Неверное имя пользователя или пароль.",

@@ -464,7 +464,7 @@ def _file(inbound: InboundMessage, mail: parser.ParsedMail, notes: list[str]) ->
     )
     if mailbox is not None and mailbox.line_id and mailbox.line_id != ticket.line_id and mailbox.line.is_active:
         ticket = ticket_services.ticket_system_transfer(
-            ticket=ticket, to_line=mailbox.line, reason=_("Sent to %(address)s") % {"address": mailbox.address}
+            ticket=ticket, to_line=mailbox.line, reason_code="mailbox", address=mailbox.address
         )
     outcome = Outcome.TICKET_CREATED if sender.matched else Outcome.UNMATCHED_TICKET_CREATED
     detail = _("Ticket #%(number)s created.") % {"number": ticket.number}

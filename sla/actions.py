@@ -14,7 +14,7 @@ from django.utils.translation import override
 
 from queues.models import QueuePolicy
 from queues.services import queue_escalate
-from sla.models import SlaPolicy, SlaRecord
+from sla.models import SlaPolicy
 from tickets import services as ticket_services
 from tickets.models import EventKind, Ticket, TicketEvent
 
@@ -89,8 +89,8 @@ def breach(*, ticket: Ticket, target: str, due_at: dt.datetime, policy: SlaPolic
         ticket_services.ticket_system_transfer(
             ticket=ticket,
             to_line=ticket.line.next_line,
-            reason=_("Escalated: the deadline for the %(target)s passed.")
-            % {"target": str(SlaRecord.Target(target).label).lower()},
+            reason_code="sla_breach",
+            target=target,
         )
     else:
         _event(ticket, action="escalation", escalation="notify", lead=_lead(ticket))
@@ -103,8 +103,8 @@ def pass_on_unanswered(*, ticket: Ticket, policy: SlaPolicy, now: dt.datetime) -
     ticket_services.ticket_system_transfer(
         ticket=ticket,
         to_line=ticket.line.next_line,
-        reason=_("No first response within %(minutes)s working minutes.")
-        % {"minutes": policy.first_line_escalation_minutes},
+        reason_code="first_line_timer",
+        minutes=policy.first_line_escalation_minutes,
     )
 
 

@@ -43,7 +43,10 @@ def status_changed(ticket, actor, *, old: str, new: str, reason: str = "") -> Ti
     return _event(ticket, EventKind.STATUS, actor, old=old, new=new, reason=reason)
 
 
-def transferred(ticket, actor, *, old_line, new_line, reason: str, seconds_in_old_line: int) -> TicketEvent:
+def transferred(
+    ticket, actor, *, old_line, new_line, reason: str, seconds_in_old_line: int, **reason_code_and_params
+) -> TicketEvent:
+    """`reason_code_and_params`: for the helpdesk's own reasons (tickets.history.system_reason)."""
     return _event(
         ticket,
         EventKind.TRANSFER,
@@ -54,6 +57,7 @@ def transferred(ticket, actor, *, old_line, new_line, reason: str, seconds_in_ol
         new_name=new_line.name,
         reason=reason,
         seconds_in_old_line=seconds_in_old_line,
+        **reason_code_and_params,
     )
 
 

@@ -23,6 +23,7 @@ from queues.services import queue_enqueue, queue_reweigh
 from sla.models import Component
 from sla.services import sla_retarget, sla_update
 from tickets import events, secrets
+from tickets.history import system_reason
 from tickets.models import (
     Attachment,
     Category,
@@ -379,13 +380,16 @@ def ticket_transfer(*, ticket: Ticket, actor: User, to_line: Line, reason: str) 
 
 
 @transaction.atomic
-def ticket_system_transfer(*, ticket: Ticket, to_line: Line, reason: str) -> Ticket:
-    """A transfer made by the helpdesk itself (an SLA escalation), with no agent behind it."""
+def ticket_system_transfer(*, ticket: Ticket, to_line: Line, reason_code: str, **params) -> Ticket:
+    """A transfer made by the helpdesk itself (an SLA escalation, a mailbox's line), with no
+    agent behind it. The reason is one of tickets.history.REASON_TEMPLATES with its values,
+    so the history shows it in the reader's language."""
     ticket = Ticket.objects.select_for_update(of=("self",)).select_related("line").get(pk=ticket.pk)
-    return _transfer(ticket, None, to_line, reason)
+    return _transfer(ticket, None, to_line, system_reason(reason_code, **params))
 
 
-def _transfer(ticket: Ticket, actor: User | None, to_line: Line, reason: str) -> Ticket:
+def _transfer(ticket: Ticket, actor: User | None, to_line: Line, reason: str | dict) -> Ticket:
+    """`reason`: what the agent typed, or the helpdesk's own (tickets.history.system_reason)."""
     if ticket.status in (Status.RESOLVED, Status.CLOSED):
         raise Conflict(
             _("A ticket that is “%(status)s” cannot be transferred.") % {"status": _status_label(ticket.status)},
@@ -403,7 +407,8 @@ def _transfer(ticket: Ticket, actor: User | None, to_line: Line, reason: str) ->
         stint.left_at = now
         stint.save(update_fields=["left_at"])
     LineStint.objects.create(ticket=ticket, line=to_line, entered_at=now)
-    events.transferred(ticket, actor, old_line=old_line, new_line=to_line, reason=reason, seconds_in_old_line=seconds)
+    reason_fields = reason if isinstance(reason, dict) else {"reason": reason}
+    events.transferred(ticket, actor, old_line=old_line, new_line=to_line, seconds_in_old_line=seconds, **reason_fields)
     ticket.line = to_line
     ticket.line_entered_at = now
     changed = ["line", "line_entered_at"]

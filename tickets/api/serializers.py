@@ -16,7 +16,7 @@ from accounts.models import User
 from queues.models import Line
 from sla.display import commitment_text, nearest_deadline
 from sla.models import Component
-from tickets import selectors, services
+from tickets import history, selectors, services
 from tickets.markdown import render_markdown
 from tickets.models import Category, Channel, EventKind, Message, Status, TicketSecret, Urgency
 from tickets.services import BODY_MAX, SUBJECT_MAX
@@ -227,10 +227,22 @@ class TicketEventSerializer(serializers.Serializer):
     kind_display = serializers.CharField(source="get_kind_display", read_only=True)
     actor = serializers.SerializerMethodField(help_text=_("Display name; null for the system."))
     data = serializers.JSONField(read_only=True, help_text=_("Details of the change; the keys depend on the kind."))
+    change_display = serializers.SerializerMethodField(
+        help_text=_("The change as “old → new”, values by their labels in the request's language; empty when none.")
+    )
+    reason_display = serializers.SerializerMethodField(
+        help_text=_("The reason in the request's language (the helpdesk's own) or as the agent typed it.")
+    )
     created_at = serializers.DateTimeField(read_only=True)
 
     def get_actor(self, event) -> str | None:
         return _display_name(event.actor)
+
+    def get_change_display(self, event) -> str:
+        return history.change_text(event)
+
+    def get_reason_display(self, event) -> str:
+        return history.reason_text(event)
 
 
 class ReplyTemplateSerializer(serializers.Serializer):

@@ -5,6 +5,7 @@ from django.utils.translation import gettext as _
 
 from queues.weights import WEIGHT_PART_LABELS
 from sla.display import commitment_text, nearest_deadline
+from tickets import history
 from tickets.markdown import render_markdown
 
 register = template.Library()
@@ -74,3 +75,15 @@ def weight_label(name: str) -> str:
 @register.filter
 def sla_commitment(ticket) -> str:
     return commitment_text(ticket)
+
+
+@register.filter
+def history_change(event) -> str:
+    """'old → new' of a history event, values by their labels in the current language."""
+    return history.change_text(event)
+
+
+@register.filter
+def history_reason(event) -> str:
+    """A history event's reason: the helpdesk's own in the current language, an agent's as typed."""
+    return history.reason_text(event)

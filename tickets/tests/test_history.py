@@ -1,0 +1,112 @@
+"""The history as agents read it: labels instead of stored values, the helpdesk's own reasons
+in the reader's language, what an agent typed as typed; the same on the page and in the API."""
+
+import pytest
+from django.urls import reverse
+from django.utils import translation
+from rest_framework.test import APIClient
+
+from queues.models import RoutingRule
+from queues.tests.factories import LineFactory
+from sla.models import SlaRecord
+from tickets import history, services
+from tickets.models import EventKind, Status, TicketEvent
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def ticket(customer, line):
+    RoutingRule.objects.create(category="general", line=line)
+    return services.ticket_create(customer=customer, subject="Site is slow", body="Since Monday.")
+
+
+@pytest.fixture
+def engineers(line):
+    engineers = LineFactory(code="engineers", name="Engineers", name_ru="Инженеры", level=2)
+    line.next_line = engineers
+    line.save()
+    return engineers
+
+
+def in_language(language, function, *args):
+    with translation.override(language):
+        return function(*args)
+
+
+def test_a_status_change_shows_the_labels_and_the_reason_in_the_readers_language(ticket, agent, customer):
+    services.ticket_take(ticket=ticket, agent=agent)
+    services.ticket_resolve(ticket=ticket, actor=agent)
+    services.ticket_reopen(ticket=ticket, customer=customer, body="Still slow.")
+    reopened = ticket.events.filter(kind=EventKind.STATUS).latest("id")
+    assert reopened.data["new"] == Status.WAITING_AGENT  # stored as the value
+
+    assert in_language("en", history.change_text, reopened) == "Resolved → Waiting for an agent"
+    assert in_language("en", history.reason_text, reopened) == "reopened by the customer"
+    assert in_language("ru", history.change_text, reopened) == "Решено → Ждёт сотрудника"
+    assert in_language("ru", history.reason_text, reopened) == "клиент открыл запрос снова"
+
+
+def test_an_escalation_reason_is_stored_in_english_and_read_in_russian(ticket, engineers):
+    services.ticket_system_transfer(ticket=ticket, to_line=engineers, reason_code="sla_breach", target="first_response")
+    transfer = ticket.events.get(kind=EventKind.TRANSFER)
+    assert transfer.data["reason"] == "Escalated: the deadline for the first response passed."
+    assert transfer.data["reason_code"] == "sla_breach"
+    assert transfer.data["reason_params"] == {"target": SlaRecord.Target.FIRST_RESPONSE}
+
+    with translation.override("ru"):
+        expected = f"Эскалация: истёк срок ({str(SlaRecord.Target.FIRST_RESPONSE.label).lower()})."
+        assert history.reason_text(transfer) == expected
+        assert "first response" not in expected
+    # Whatever language the worker that makes the transfer runs in, the stored reason is English.
+    with translation.override("ru"):
+        timer = history.system_reason("first_line_timer", minutes=30)
+    assert timer["reason"] == "No first response within 30 working minutes."
+    with pytest.raises(ValueError, match="unknown system reason"):
+        history.system_reason("made_up")
+
+
+def test_what_an_agent_typed_is_shown_as_typed(ticket, agent, engineers):
+    services.ticket_take(ticket=ticket, agent=agent)
+    services.ticket_transfer(ticket=ticket, actor=agent, to_line=engineers, reason="transferred")
+    transfer = ticket.events.get(kind=EventKind.TRANSFER)
+    # A transfer's reason is the agent's own words, even when they match a reason of the helpdesk's.
+    assert in_language("ru", history.reason_text, transfer) == "transferred"
+    assert in_language("ru", history.change_text, transfer) == f"{ticket.line.name} → Engineers"
+
+
+def test_a_stored_reason_whose_values_no_longer_fit_falls_back_to_the_english(ticket):
+    event = TicketEvent(
+        ticket=ticket,
+        kind=EventKind.TRANSFER,
+        data={"reason": "Escalated.", "reason_code": "sla_breach", "reason_params": {"target": "gone"}},
+    )
+    assert in_language("ru", history.reason_text, event) == "Escalated."
+    assert history.change_text(TicketEvent(ticket=ticket, kind=EventKind.SECRET_SET, data={})) == ""
+
+
+def test_the_workspace_page_and_the_api_show_the_history_in_russian(client, ticket, agent, customer, engineers):
+    services.ticket_take(ticket=ticket, agent=agent)
+    services.ticket_resolve(ticket=ticket, actor=agent)
+    services.ticket_reopen(ticket=ticket, customer=customer, body="Still slow.")
+    services.ticket_system_transfer(ticket=ticket, to_line=engineers, reason_code="first_line_timer", minutes=30)
+    engineers.memberships.create(user=agent)
+
+    client.force_login(agent)
+    page = client.get(reverse("desk-ticket", args=[ticket.number]), HTTP_ACCEPT_LANGUAGE="ru").content.decode()
+    page = page[page.index('data-testid="history"') :]
+    page = page[: page.index("</ol>")]
+    assert "Решено → Ждёт сотрудника" in page
+    assert "клиент открыл запрос снова" in page
+    assert "waiting_agent" not in page and "reopened by the customer" not in page
+    assert "Первого ответа не было в течение 30 мин рабочего времени." in page
+
+    api = APIClient()
+    api.force_authenticate(user=agent)
+    response = api.get(reverse("api:ticket-history", args=[ticket.number]), HTTP_ACCEPT_LANGUAGE="ru")
+    assert response.status_code == 200
+    rows = {(row["kind"], row["change_display"], row["reason_display"]) for row in response.json()}
+    assert (EventKind.STATUS, "Решено → Ждёт сотрудника", "клиент открыл запрос снова") in rows
+    transfer = next(row for row in response.json() if row["kind"] == EventKind.TRANSFER)
+    assert transfer["data"]["reason"] == "No first response within 30 working minutes."  # stored English
+    assert transfer["reason_display"] != transfer["data"]["reason"]
