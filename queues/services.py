@@ -105,7 +105,7 @@ WITH candidate AS (
         SELECT ticket.id, ticket.status, ticket.virtual_time, line.code AS line_code
         FROM tickets_ticket ticket
         WHERE ticket.line_id = membership.line_id
-          AND ticket.status IN ('new', 'waiting_agent')
+          AND ticket.status IN (__WAITING__)
           AND ticket.assignee_id IS NULL
           AND ticket.package_task <> 'extra_pending'
         ORDER BY ticket.virtual_time, ticket.id
@@ -142,7 +142,7 @@ WITH candidate AS (
 SELECT sla_stale, id, number, status, assignee_id, line_id, customer_id, urgency, queued_at, virtual_time,
        credit_minutes, updated_at
 FROM taken
-"""
+""".replace("__WAITING__", ", ".join(f"'{status}'" for status in WAITING_STATUSES))
 # The Ticket fields the statement returns after `sla_stale`, in order.
 TAKE_NEXT_FIELDS = (
     "id", "number", "status", "assignee_id", "line_id", "customer_id", "urgency", "queued_at", "virtual_time",
