@@ -264,6 +264,9 @@ def queue_position(*, ticket: Ticket) -> int | None:
         return None
     ahead = (
         waiting_in(ticket.line_id)
+        # `virtual_time <= ...` bounds the index range (PostgreSQL does not turn the OR into one),
+        # so the count reads only the entries ahead of the ticket, not the whole line's.
+        .filter(virtual_time__lte=ticket.virtual_time)
         .filter(Q(virtual_time__lt=ticket.virtual_time) | Q(virtual_time=ticket.virtual_time, id__lt=ticket.id))
         .count()
     )
