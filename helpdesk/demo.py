@@ -100,37 +100,47 @@ SUBJECTS = {
 }  # fmt: skip
 
 FIRST_LINE_TEMPLATES = [
-    ("greeting", "Greeting", "Здравствуйте, {customer_name}! Спасибо, что обратились в поддержку. "
+    ("greeting", ("Greeting", "Приветствие"),
+     "Здравствуйте, {customer_name}! Спасибо, что обратились в поддержку. "
      "Ваш запрос №{ticket_number} получен, мы уже разбираемся.",
      "Hello {customer_name}, thank you for contacting support. We have your request #{ticket_number} "
      "and are looking into it."),
-    ("need-details", "Need details", "{customer_name}, чтобы помочь, нам нужно больше подробностей: "
+    ("need-details", ("Need details", "Нужны подробности"),
+     "{customer_name}, чтобы помочь, нам нужно больше подробностей: "
      "адрес сервера или домен, точный текст ошибки и время, когда она появилась.",
      "{customer_name}, to help you we need a few details: the server address or domain, the exact error "
      "message and when it started."),
-    ("nameservers", "Name servers", "Домены на нашем хостинге используют серверы имён ns1.example.net и "
+    ("nameservers", ("Name servers", "Серверы имён"),
+     "Домены на нашем хостинге используют серверы имён ns1.example.net и "
      "ns2.example.net. Изменения вступают в силу в течение 24 часов.",
      "Domains hosted with us use the name servers ns1.example.net and ns2.example.net. Changes take "
      "effect within 24 hours."),
-    ("password-reset", "Password reset", "Пароль можно сбросить в панели управления: «Профиль» → «Безопасность». "
+    ("password-reset", ("Password reset", "Сброс пароля"),
+     "Пароль можно сбросить в панели управления: «Профиль» → «Безопасность». "
      "Ссылка придёт на контактный e-mail.",
      "You can reset the password in the control panel under Profile → Security; the link goes to your "
      "contact e-mail."),
-    ("payment-received", "Payment received", "Платёж поступил, услуга продлена. Спасибо, {customer_name}!",
+    ("payment-received", ("Payment received", "Платёж получен"),
+     "Платёж поступил, услуга продлена. Спасибо, {customer_name}!",
      "Your payment has arrived and the service is renewed. Thank you, {customer_name}!"),
-    ("transfer-tech", "Passed to engineers", "Ваш вопрос №{ticket_number} требует работы инженеров, мы передали "
+    ("transfer-tech", ("Passed to engineers", "Передано инженерам"),
+     "Ваш вопрос №{ticket_number} требует работы инженеров, мы передали "
      "его техническим специалистам. Они ответят здесь же.",
      "Request #{ticket_number} needs our engineers; we have passed it to them and they will answer here."),
-    ("transfer-finance", "Passed to finance", "Мы передали ваш вопрос в финансовый отдел, ответ придёт в этом "
+    ("transfer-finance", ("Passed to finance", "Передано в финансовый отдел"),
+     "Мы передали ваш вопрос в финансовый отдел, ответ придёт в этом "
      "же запросе.", "We have passed your question to the finance department; the answer will come here."),
-    ("guide-link", "Guide link", "Пошаговая инструкция есть в справочном центре: раздел «Частые вопросы». "
+    ("guide-link", ("Guide link", "Ссылка на инструкцию"),
+     "Пошаговая инструкция есть в справочном центре: раздел «Частые вопросы». "
      "Если что-то не получится, напишите нам.",
      "There is a step-by-step guide in the help centre under Frequently asked questions. If anything "
      "does not work, write to us."),
-    ("check-solved", "Is it solved?", "{customer_name}, подскажите, пожалуйста, решена ли проблема? Если да, "
+    ("check-solved", ("Is it solved?", "Проблема решена?"),
+     "{customer_name}, подскажите, пожалуйста, решена ли проблема? Если да, "
      "подтвердите это в панели управления.",
      "{customer_name}, is the problem solved? If so, please confirm it in the control panel."),
-    ("closing", "Closing", "Рады были помочь! С уважением, {agent_name}, служба заботы о клиентах.",
+    ("closing", ("Closing", "Завершение"),
+     "Рады были помочь! С уважением, {agent_name}, служба заботы о клиентах.",
      "Glad we could help! Kind regards, {agent_name}, customer care."),
 ]  # fmt: skip
 
@@ -344,8 +354,8 @@ def upsert_staff(lines: dict[str, Line], password_hash: str) -> dict[str, list[U
 
 
 def upsert_templates(lines: dict[str, Line]) -> None:
-    for position, (code, title, body_ru, body_en) in enumerate(FIRST_LINE_TEMPLATES):
-        for language, body in (("ru", body_ru), ("en", body_en)):
+    for position, (code, (title_en, title_ru), body_ru, body_en) in enumerate(FIRST_LINE_TEMPLATES):
+        for language, title, body in (("ru", title_ru, body_ru), ("en", title_en, body_en)):
             ReplyTemplate.objects.update_or_create(
                 line=lines["first-line"],
                 code=code,

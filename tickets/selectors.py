@@ -158,10 +158,11 @@ def attachment_get(*, user: User, attachment_id: int) -> Attachment:
 
 
 def templates_for(*, ticket: Ticket, language: str | None = None) -> list[ReplyTemplate]:
+    """The line's active reply templates; those in the ticket's language first."""
     templates = ReplyTemplate.objects.filter(line_id=ticket.line_id, is_active=True)
     if language:
         templates = templates.filter(language=language)
-    return list(templates.order_by("position", "code"))
+    return sorted(templates.order_by("position", "code"), key=lambda template: template.language != ticket.language)
 
 
 def active_lines() -> QuerySet[Line]:

@@ -86,6 +86,8 @@ def test_the_provider_has_its_plans_lines_people_and_templates():
     assert lines["first-line"].members.count() > lines["finance"].members.count()
     assert ReplyTemplate.objects.filter(line=lines["first-line"], language="ru").count() == 10
     assert ReplyTemplate.objects.filter(line=lines["first-line"], language="en").count() == 10
+    greetings = dict(ReplyTemplate.objects.filter(code="greeting").values_list("language", "title"))
+    assert greetings == {"ru": "Приветствие", "en": "Greeting"}  # each in its own language
     assert User.objects.filter(role=Role.CUSTOMER).count() == SMALL["customers"] + 2
     for username in ("customer", "agent", "manager", "quality", "admin"):
         assert User.objects.get(username=username).check_password("demo")

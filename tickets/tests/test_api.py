@@ -620,6 +620,25 @@ def test_templates_are_rendered_for_the_ticket_and_agent(agent, customer, ticket
     assert len(api(agent).get(url("ticket-templates", ticket.number)).json()) == 2
 
 
+def test_templates_in_the_tickets_language_come_first(agent, ticket, line):
+    for position, language in enumerate(("en", "ru", "en", "ru")):
+        ReplyTemplate.objects.create(
+            line=line,
+            code=f"t{position}",
+            language=language,
+            title=f"{language}-{position}",
+            body="x",
+            position=position,
+        )
+    titles = lambda: [row["title"] for row in api(agent).get(url("ticket-templates", ticket.number)).json()]  # noqa: E731
+    ticket.language = "ru"
+    ticket.save(update_fields=["language"])
+    assert titles() == ["ru-1", "ru-3", "en-0", "en-2"]
+    ticket.language = "en"
+    ticket.save(update_fields=["language"])
+    assert titles() == ["en-0", "en-2", "ru-1", "ru-3"]
+
+
 def test_templates_are_for_staff_only(customer, ticket):
     assert api(customer).get(url("ticket-templates", ticket.number)).status_code == 403
 
