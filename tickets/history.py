@@ -7,7 +7,7 @@ What an agent typed as a reason is shown as typed.
 
 from __future__ import annotations
 
-from django.utils.translation import gettext_lazy, override
+from django.utils.translation import get_language, gettext_lazy, override
 
 from tickets.models import EventKind, Status, TicketEvent, Urgency
 
@@ -87,7 +87,13 @@ def change_text(event: TicketEvent) -> str:
     elif event.kind == EventKind.URGENCY:
         old, new = (_label(Urgency, value) if value else None for value in (old, new))
     elif event.kind == EventKind.TRANSFER:
-        old, new = data.get("old_name") or old, data.get("new_name") or new
+        # By the line's name in the reader's language (tickets.selectors.ticket_history attaches
+        # the lines), else by the name it had then.
+        lines, language = getattr(event, "lines", {}), get_language()
+        old, new = (
+            lines[code].localized_name(language) if code in lines else data.get(name_key) or code
+            for code, name_key in ((old, "old_name"), (new, "new_name"))
+        )
     if not old and not new:
         return ""
     return f"{old or '—'} → {new or '—'}"

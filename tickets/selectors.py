@@ -130,7 +130,14 @@ def ticket_history(*, ticket: Ticket, user: User) -> list[TicketEvent]:
         history = history.exclude(kind="message", data__message_kind=Message.Kind.NOTE).exclude(
             kind="attachment", data__attachment_id__in=note_files
         )
-    return list(history)
+    events = list(history)
+    # The lines of the transfers, in one query, for their names in the reader's language.
+    codes = {event.data.get(key) for event in events if event.kind == "transfer" for key in ("old", "new")}
+    lines = {line.code: line for line in Line.objects.filter(code__in=codes - {None})} if codes else {}
+    for event in events:
+        if event.kind == "transfer":
+            event.lines = lines
+    return events
 
 
 def ticket_stints(*, ticket: Ticket):

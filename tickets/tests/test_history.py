@@ -100,6 +100,7 @@ def test_the_workspace_page_and_the_api_show_the_history_in_russian(client, tick
     assert "клиент открыл запрос снова" in page
     assert "waiting_agent" not in page and "reopened by the customer" not in page
     assert "Первого ответа не было в течение 30 мин рабочего времени." in page
+    assert f"{ticket.line.name} → Инженеры" in page  # the line's Russian name (the first line has none)
 
     api = APIClient()
     api.force_authenticate(user=agent)
@@ -110,3 +111,5 @@ def test_the_workspace_page_and_the_api_show_the_history_in_russian(client, tick
     transfer = next(row for row in response.json() if row["kind"] == EventKind.TRANSFER)
     assert transfer["data"]["reason"] == "No first response within 30 working minutes."  # stored English
     assert transfer["reason_display"] != transfer["data"]["reason"]
+    assert transfer["change_display"].endswith("→ Инженеры")
+    assert transfer["data"]["new_name"] == "Engineers"
