@@ -15,6 +15,7 @@ from django.core.files.base import File
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import override
 
 from accounts.models import CustomerProfile, Plan, User
 from helpdesk.errors import Conflict, DomainError, NotFound, PermissionDenied
@@ -241,15 +242,16 @@ def ticket_create(
     if access_data and access_data.strip():
         _store_secret(ticket, actor, access_data, now)
     if ticket.package_task == "extra_pending":
-        body = _(
-            "This month's %(count)s tasks of your “%(package)s” package are used. This task costs "
-            "%(price)s %(currency)s extra; work starts once you accept the charge on the ticket page."
-        ) % {
-            "count": package.tasks_per_month,
-            "package": package.name,
-            "price": package.extra_task_price,
-            "currency": package.currency,
-        }
+        with override(ticket.language):  # the customer reads it, whoever filed the ticket
+            body = _(
+                "This month's %(count)s tasks of your “%(package)s” package are used. This task costs "
+                "%(price)s %(currency)s extra; work starts once you accept the charge on the ticket page."
+            ) % {
+                "count": package.tasks_per_month,
+                "package": package.name,
+                "price": package.extra_task_price,
+                "currency": package.currency,
+            }
         message = Message.objects.create(
             ticket=ticket, author=None, kind=Message.Kind.SYSTEM, body=body, created_at=now
         )
@@ -423,7 +425,7 @@ def _transfer(ticket: Ticket, actor: User | None, to_line: Line, reason: str | d
         ticket=ticket,
         author=None,
         kind=Message.Kind.SYSTEM,
-        body=_("Passed from “%(old)s” to “%(new)s”.") % {"old": old_line.name, "new": to_line.name},
+        body=_transfer_note(ticket, old_line, to_line),
         created_at=now,
     )
     events.message_added(ticket, actor, message=message)
@@ -431,6 +433,17 @@ def _transfer(ticket: Ticket, actor: User | None, to_line: Line, reason: str | d
     changed.append("last_activity_at")
     _save(ticket, changed, now)
     return ticket
+
+
+def _transfer_note(ticket: Ticket, old_line: Line, new_line: Line) -> str:
+    """The line in the thread that says where the ticket went, in the customer's language
+    (an SLA escalation is made by a worker, a transfer by an agent of any language)."""
+    language = ticket.language
+    with override(language):
+        return _("Passed from “%(old)s” to “%(new)s”.") % {
+            "old": old_line.localized_name(language),
+            "new": new_line.localized_name(language),
+        }
 
 
 def change_customer(*, ticket: Ticket, actor: User, customer: User, reason: str, now: dt.datetime) -> None:

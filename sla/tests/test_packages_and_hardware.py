@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 import time_machine
 from django.urls import reverse
+from django.utils import translation
 
 from accounts.models import Plan
 from helpdesk.errors import Conflict
@@ -138,3 +139,12 @@ def test_an_unknown_component_is_refused_clearly(packaged):
     with pytest.raises(DomainError) as refused:
         services.ticket_create(customer=packaged, subject="X", body="Y", category="hardware", hardware_component="gpu9")
     assert refused.value.field == "hardware_component"
+
+
+def test_the_extra_charge_notice_is_in_the_customers_language_whoever_files(packaged):
+    packaged.language = "ru"
+    packaged.save(update_fields=["language"])
+    with time_machine.travel(MARCH, tick=False), translation.override("en"):  # an English-speaking agent's request
+        tasks = [admin_task(packaged, n) for n in range(6)]
+    notice = tasks[-1].messages.get(kind=Message.Kind.SYSTEM)
+    assert notice.body.startswith("Все задачи, включённые в ваш пакет «Basic administration»")

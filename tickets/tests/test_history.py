@@ -113,3 +113,15 @@ def test_the_workspace_page_and_the_api_show_the_history_in_russian(client, tick
     assert transfer["reason_display"] != transfer["data"]["reason"]
     assert transfer["change_display"].endswith("→ Инженеры")
     assert transfer["data"]["new_name"] == "Engineers"
+
+
+def test_the_thread_says_where_the_ticket_went_in_the_customers_language(customer, line, engineers):
+    RoutingRule.objects.create(category="general", line=line)
+    customer.language = "ru"
+    customer.save(update_fields=["language"])
+    ticket = services.ticket_create(customer=customer, subject="Сайт не открывается", body="С утра.")
+    assert ticket.language == "ru"
+    with translation.override("en"):  # an English-speaking agent, or the SLA worker
+        services.ticket_system_transfer(ticket=ticket, to_line=engineers, reason_code="sla_breach", target="resolution")
+    note = ticket.messages.get(kind="system")
+    assert note.body == f"Передано из линии «{ticket.line.name}» в линию «Инженеры»."
