@@ -7,6 +7,10 @@ What an agent typed as a reason is shown as typed.
 
 from __future__ import annotations
 
+import datetime as dt
+
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import get_language, gettext_lazy, override
 
 from tickets.models import EventKind, Status, TicketEvent, Urgency
@@ -76,6 +80,15 @@ def _label(choices, value) -> str:
         return str(value)
 
 
+def _moment(value: str) -> str:
+    """An ISO instant stored in the history, as the reader's locale writes it, in local time."""
+    try:
+        moment = dt.datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        return str(value)
+    return date_format(timezone.localtime(moment) if timezone.is_aware(moment) else moment, "SHORT_DATETIME_FORMAT")
+
+
 def change_text(event: TicketEvent) -> str:
     """'old → new' with the values by their labels, or '' for kinds that change no value."""
     data = event.data or {}
@@ -86,6 +99,8 @@ def change_text(event: TicketEvent) -> str:
         old, new = (_label(Status, value) if value else None for value in (old, new))
     elif event.kind == EventKind.URGENCY:
         old, new = (_label(Urgency, value) if value else None for value in (old, new))
+    elif event.kind == EventKind.PROMISE:
+        old, new = (_moment(value) if value else None for value in (old, new))
     elif event.kind == EventKind.TRANSFER:
         # By the line's name in the reader's language (tickets.selectors.ticket_history attaches
         # the lines), else by the name it had then.

@@ -1,9 +1,11 @@
 """The history as agents read it: labels instead of stored values, the helpdesk's own reasons
 in the reader's language, what an agent typed as typed; the same on the page and in the API."""
 
+import datetime as dt
+
 import pytest
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from rest_framework.test import APIClient
 
 from queues.models import RoutingRule
@@ -125,3 +127,16 @@ def test_the_thread_says_where_the_ticket_went_in_the_customers_language(custome
         services.ticket_system_transfer(ticket=ticket, to_line=engineers, reason_code="sla_breach", target="resolution")
     note = ticket.messages.get(kind="system")
     assert note.body == f"Передано из линии «{ticket.line.name}» в линию «Инженеры»."
+
+
+def test_a_promise_shows_its_moment_as_the_readers_locale_writes_it(ticket, agent):
+    services.ticket_take(ticket=ticket, agent=agent)
+    when = dt.datetime(2026, 12, 24, 15, 30, tzinfo=timezone.get_current_timezone())
+    services.ticket_set_promise(ticket=ticket, actor=agent, promised_by=when)
+    promise = ticket.events.get(kind=EventKind.PROMISE)
+    assert promise.data["new"].startswith("2026-12-24")  # stored as ISO
+    english = in_language("en", history.change_text, promise)
+    russian = in_language("ru", history.change_text, promise)
+    assert english == "— → 12/24/2026 3:30 p.m."
+    assert russian.startswith("— → 24.12.2026") and "15:30" in russian
+    assert "T15" not in english + russian
