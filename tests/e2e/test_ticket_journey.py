@@ -171,6 +171,11 @@ def test_ticket_journey_from_filing_to_closing(language, journey_data, new_page,
     with consultant_page.expect_navigation():
         consultant_page.get_by_test_id("resolve").click()
     expect(consultant_page.get_by_test_id("status")).to_have_class(re.compile(r"\bstatus-resolved\b"))
+    # The history reads in the consultant's language: the lines by their names, the reason as typed.
+    names = {line.code: line.localized_name(language) for line in Line.objects.all()}
+    history = consultant_page.get_by_test_id("history")
+    expect(history).to_contain_text(f"{names['first-line']} → {names['consultants']}")
+    expect(history).to_contain_text("Needs an engineer")
 
     # 5. The customer sees the answer and confirms the solution.
     customer_page.reload()
