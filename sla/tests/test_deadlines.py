@@ -6,7 +6,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.db import transaction
 from django.urls import reverse
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
 from accounts.tests.factories import AgentFactory, CustomerFactory, PlanFactory
@@ -407,3 +410,54 @@ def test_the_api_answers_a_new_urgency_with_the_moved_deadlines(first_line, targ
     assert dt.datetime.fromisoformat(sla["first_response_due"]) == msk(2026, 3, 9, 11, 0)
     assert dt.datetime.fromisoformat(sla["resolution_due"]) == msk(2026, 3, 9, 18, 0)
     assert sla["commitment"] == "We answer within 60 minutes of working time."  # was 240
+
+
+class _RollBack(Exception):
+    """Ends a hypothesis example and undoes its rows."""
+
+
+URGENCIES = [Urgency.NORMAL, Urgency.HIGH, Urgency.CRITICAL]
+
+
+@pytest.mark.django_db
+@settings(
+    max_examples=50,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    filed_after=st.integers(min_value=0, max_value=7 * 24 * 60),
+    changed_after=st.integers(min_value=0, max_value=3 * 60),
+    pair=st.sampled_from([(there, back) for there in URGENCIES for back in URGENCIES if there != back]),
+)
+def test_an_urgency_changed_and_changed_back_at_once_keeps_its_deadlines(
+    first_line, targets, client_customer, consultant, filed_after, changed_after, pair
+):
+    """Changing the urgency and changing it back at the same moment gives the deadlines the
+    ticket had, whatever calendars the two urgencies count in (unless the other urgency's
+    target was used up already: then it is due, and breached, at once); and no changed
+    deadline ever lies before the moment of the change."""
+    there, back = pair
+    filed_at = msk(2026, 3, 2, 0, 0) + dt.timedelta(minutes=filed_after)
+    changed_at = filed_at + dt.timedelta(minutes=changed_after)
+    try:
+        with transaction.atomic():
+            ticket = file_ticket(client_customer, filed_at, urgency=back)
+            ticket.refresh_from_db()
+            before = (ticket.first_response_due, ticket.resolution_due)
+            if min(before) <= changed_at:
+                raise _RollBack  # a deadline passed: it stays (tested above)
+            set_urgency(ticket, consultant, changed_at, there)
+            assert ticket.first_response_due >= changed_at and ticket.resolution_due >= changed_at
+            assert ticket.first_response_due != before[0]  # every urgency has its own first-response target
+            if changed_at in (ticket.first_response_due, ticket.resolution_due):
+                raise _RollBack  # the new target was used up: due at once, breached (tested above)
+            set_urgency(ticket, consultant, changed_at, back)
+            after = (ticket.first_response_due, ticket.resolution_due)
+            for old, new in zip(before, after, strict=True):
+                if old > changed_at:
+                    assert abs(new - old) < dt.timedelta(seconds=1), (old, new)
+            raise _RollBack
+    except _RollBack:
+        pass
