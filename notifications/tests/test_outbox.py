@@ -78,14 +78,20 @@ def test_beat_drains_the_outbox_every_few_seconds():
     assert 0 < entry["schedule"] <= 10
 
 
-@pytest.mark.django_db(transaction=True)
-def test_two_drains_never_take_the_same_event(customer, line, agent, eager):
+def two_replies_in_the_outbox(customer, agent) -> list[int]:
+    """A ticket taken by `agent`, who then replies twice: the two replies' event ids, the only
+    rows of the outbox, in order."""
     ticket = make_ticket(customer)
     ticket_services.ticket_take(ticket=ticket, agent=agent)
     EventOutbox.objects.all().delete()
     ticket_services.message_add(ticket=ticket, author=agent, body="First.")
     ticket_services.message_add(ticket=ticket, author=agent, body="Second.")
-    first, second = EventOutbox.objects.order_by("event_id").values_list("event_id", flat=True)
+    return list(EventOutbox.objects.order_by("event_id").values_list("event_id", flat=True))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_drains_never_take_the_same_event(customer, line, agent, eager):
+    first, second = two_replies_in_the_outbox(customer, agent)
     locked, release, done = threading.Event(), threading.Event(), threading.Event()
 
     def other_drain_holding_the_first():
@@ -119,12 +125,7 @@ def test_two_drains_never_take_the_same_event(customer, line, agent, eager):
 
 @pytest.mark.django_db
 def test_an_event_that_fails_is_skipped_and_the_rest_are_sent(monkeypatch, customer, line, agent, eager, caplog):
-    ticket = make_ticket(customer)
-    ticket_services.ticket_take(ticket=ticket, agent=agent)
-    EventOutbox.objects.all().delete()
-    ticket_services.message_add(ticket=ticket, author=agent, body="First.")
-    ticket_services.message_add(ticket=ticket, author=agent, body="Second.")
-    broken, fine = EventOutbox.objects.order_by("event_id").values_list("event_id", flat=True)
+    broken, fine = two_replies_in_the_outbox(customer, agent)
     real = tasks.services.notifications_for_event
 
     def failing_for_the_first(*, event_id):

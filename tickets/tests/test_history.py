@@ -140,3 +140,17 @@ def test_a_promise_shows_its_moment_as_the_readers_locale_writes_it(ticket, agen
     assert english == "— → 12/24/2026 3:30 p.m."
     assert russian.startswith("— → 24.12.2026") and "15:30" in russian
     assert "T15" not in english + russian
+
+
+def test_every_fixed_reason_the_services_write_has_a_translation():
+    """The services write their own reasons as English literals; each must be one the history
+    translates, or it would show in English to everybody."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    written = set()
+    for module in ("tickets/services.py", "sla/actions.py"):
+        written |= set(re.findall(r'reason(?:=| or )"([^"]+)"', (root / module).read_text()))
+    assert written  # the scan finds them
+    assert written <= set(history.SYSTEM_REASONS), written - set(history.SYSTEM_REASONS)
