@@ -7,14 +7,13 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 
 from sla.models import SlaRecord
+from tests.processes import live_database_url
 from tickets.models import EventKind, Ticket, TicketEvent
 from tickets.tests.helpers import make_ticket
 
@@ -24,16 +23,6 @@ START_TIMEOUT = 90  # Django and Celery start in each process
 SLACK_SECONDS = 3  # a beat tick, a task's trip through Redis, a busy machine
 
 pytestmark = pytest.mark.slow
-
-
-def live_database_url() -> str:
-    """The database this test runs in, for the processes it starts."""
-    db = connection.settings_dict
-    credentials = quote(db["USER"] or "", safe="")
-    if db.get("PASSWORD"):
-        credentials += ":" + quote(db["PASSWORD"], safe="")
-    host = f"{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
-    return f"postgres://{credentials}@{host}/{db['NAME']}"
 
 
 def celery(tmp_path: Path, name: str, *args: str) -> subprocess.Popen:
