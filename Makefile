@@ -9,7 +9,7 @@ EMBEDDED := $(PY) -m helpdesk.embedded
 TEST_DATA_DIR ?= .data/test
 PYTEST_ARGS ?=
 
-.PHONY: run test lint format bench install messages clean-data
+.PHONY: run test lint format bench install messages compile-messages clean-data
 
 run: $(STAMP)
 	$(EMBEDDED) run
@@ -43,10 +43,15 @@ format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-# Regenerate the message catalogues after changing translatable strings (needs GNU gettext).
+# Refresh the message catalogue after changing translatable strings (needs GNU gettext), then
+# write the Russian wording of new or changed entries into locale/ru/LC_MESSAGES/django.po
+# (the only place it lives) and run `make compile-messages`; `make test` fails while an entry
+# is empty or fuzzy.
 messages: $(STAMP)
-	$(PY) manage.py makemessages -l ru --ignore '.venv/*' --ignore '.data/*' --ignore 'bench/*'
-	$(PY) locale/translate_ru.py
+	$(PY) manage.py makemessages -l ru --no-obsolete --ignore '.venv/*' --ignore '.data/*' --ignore 'bench/*'
+	$(PY) -m helpdesk.i18n_check || true
+
+compile-messages: $(STAMP)
 	$(PY) manage.py compilemessages --ignore '.venv/*'
 
 clean-data:

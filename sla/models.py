@@ -152,7 +152,12 @@ class SlaPolicy(models.Model):
         TRANSFER = "transfer", _("Transfer to the next level")
 
     warn_at_share = models.FloatField(
-        _("warn at this share of the target"), default=0.8, help_text=_("0.8 warns when 80% of the time is used.")
+        _("warn at this share of the target"),
+        default=0.8,
+        # A bare "%" here is no format: without this flag xgettext marks the entry python-format
+        # and msgfmt rejects any translation of it.
+        # Translators: xgettext:no-python-format
+        help_text=_("0.8 warns when 80% of the time is used."),
     )
     escalation = models.CharField(_("on a breach"), max_length=8, choices=Escalation.choices, default=Escalation.BOOST)
     escalation_boost_minutes = models.PositiveIntegerField(
