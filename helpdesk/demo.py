@@ -31,6 +31,7 @@ from accounts.models import AgentProfile, CustomerProfile, Organisation, Plan, R
 from helpdesk import bulk
 from helpdesk.demo_logins import DEMO_PASSWORD
 from queues.models import BalanceEntry, BoostKind, BoostPrice, Line, LineMembership, QueuePolicy, RoutingRule
+from shifts.demo import upsert_demo_shifts
 from sla.models import BusinessCalendar, Component, HardwareWindow, SlaPolicy, SlaTarget, WorkingInterval
 from tickets.models import Category, Channel, LineStint, Message, ReplyTemplate, Status, Ticket, TicketEvent, Urgency
 
@@ -622,6 +623,7 @@ def load_demo(*, size: DemoSize = DemoSize(), until: dt.date, progress=None) -> 
         plans = upsert_plans()
         lines = upsert_lines()
         staff = upsert_staff(lines, password_hash)
+        upsert_demo_shifts(lines, staff)
         upsert_templates(lines)
         upsert_routing(lines)
         upsert_sla(plans, lines)

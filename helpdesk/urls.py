@@ -17,6 +17,7 @@ api_v1 = (
         path("", include("queues.api.urls")),
         path("", include("mailin.api.urls")),
         path("", include("notifications.api")),
+        path("", include("shifts.api.urls")),
     ],
     "api",
 )
@@ -28,6 +29,7 @@ urlpatterns = [
     path("desk/", views.DeskHome.as_view(), name="desk"),
     path("manage/", views.ManageHome.as_view(), name="manage"),
     path("manage/queue/", queue_views.ManageQueue.as_view(), name="manage-queue"),
+    path("manage/shifts/", include("shifts.urls")),
     path("panel/tickets/", include(ticket_urls.panel_patterns)),
     path("desk/tickets/", include(ticket_urls.desk_patterns)),
     path("desk/notifications/", include("notifications.urls")),

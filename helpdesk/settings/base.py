@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "chat",
     "notifications",
     "mailin",
+    "shifts",
 ]
 
 MIDDLEWARE = [
