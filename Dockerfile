@@ -23,4 +23,6 @@ USER helpdesk
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
   CMD python -c "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4).status != 200)"
-CMD ["uvicorn", "helpdesk.asgi:application", "--host", "0.0.0.0", "--port", "8000", "--workers", "2", "--proxy-headers", "--forwarded-allow-ips", "*"]
+# X-Forwarded-For/-Proto are believed only from HELPDESK_TRUSTED_PROXIES (addresses or networks
+# of the TLS proxy in front; the settings refuse "*"), the same variable Django validates.
+CMD ["sh", "-c", "exec uvicorn helpdesk.asgi:application --host 0.0.0.0 --port 8000 --workers 2 --proxy-headers --forwarded-allow-ips \"${HELPDESK_TRUSTED_PROXIES:-127.0.0.1}\""]

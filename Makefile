@@ -9,7 +9,7 @@ EMBEDDED := $(PY) -m helpdesk.embedded
 TEST_DATA_DIR ?= .data/test
 PYTEST_ARGS ?=
 
-.PHONY: run test lint format bench install messages compile-messages clean-data
+.PHONY: run test test-fast lint format bench install messages compile-messages clean-data
 
 run: $(STAMP)
 	$(EMBEDDED) run
@@ -17,10 +17,17 @@ run: $(STAMP)
 test: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 	DJANGO_SETTINGS_MODULE=helpdesk.settings.test $(EMBEDDED) exec --data-dir $(TEST_DATA_DIR) -- \
 		$(PY) manage.py makemigrations --check --dry-run
 	DJANGO_SETTINGS_MODULE=helpdesk.settings.test $(EMBEDDED) exec --data-dir $(TEST_DATA_DIR) -- \
 		$(PY) -m pytest $(PYTEST_ARGS)
+
+# The same without the tests marked `slow` (those that start servers or processes: the embedded
+# run, a Celery worker, a browser, fresh interpreters), for a quick check while working.
+test-fast: PYTEST_ARGS += -m "not slow"
+test-fast: test
 
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[dev,bench]'

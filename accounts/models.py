@@ -9,6 +9,8 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
+from accounts import signals as account_signals
+
 
 class Role(models.TextChoices):
     CUSTOMER = "customer", _("Customer")
@@ -61,6 +63,14 @@ class User(AbstractUser):
                 Lower("email"), condition=~models.Q(email=""), name="accounts_user_email_unique_ci"
             ),
         ]
+
+    def save(self, *args, **kwargs):
+        # set_password() leaves the raw password in _password until the save; a hash upgrade at
+        # login clears it first, so only a real change of a saved account counts.
+        password_changed = self._password is not None and not self._state.adding
+        super().save(*args, **kwargs)
+        if password_changed:
+            account_signals.password_changed.send(sender=type(self), user=self)
 
     @property
     def is_customer(self) -> bool:
@@ -171,3 +181,32 @@ class AgentProfile(models.Model):
 
     def __str__(self) -> str:
         return self.display_name
+
+
+class ApiToken(models.Model):
+    """A key for the API (`Authorization: Token …`), one per script or integration.
+
+    Only a SHA-256 digest of the key is stored: the key is shown once, when it is made. Keys
+    are 256 random bits, so the digest needs no salt or slow hash. A token lives until
+    `expires_at`, until its owner revokes it, or until the owner's password changes.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens", verbose_name=_("user")
+    )
+    name = models.CharField(_("name"), max_length=100)
+    # The first characters of the key, to tell tokens apart in lists; not enough to use it.
+    prefix = models.CharField(_("key starts with"), max_length=8)
+    key_digest = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)
+    expires_at = models.DateTimeField(_("expires at"))
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "expires_at"], name="accounts_apitoken_user_exp")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"

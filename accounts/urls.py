@@ -2,6 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
 from accounts import views
+from accounts.forms import LimitedPasswordResetForm
 
 urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
@@ -12,6 +13,7 @@ urlpatterns = [
             success_url=reverse_lazy("password_reset_done"),
             email_template_name="registration/password_reset_email.txt",
             subject_template_name="registration/password_reset_subject.txt",
+            form_class=LimitedPasswordResetForm,
         ),
         name="password_reset",
     ),
@@ -28,4 +30,6 @@ urlpatterns = [
         name="password_change",
     ),
     path("password/change/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
+    path("tokens/", views.ApiTokensView.as_view(), name="api-tokens"),
+    path("tokens/<int:pk>/revoke/", views.revoke_api_token, name="api-token-revoke"),
 ]

@@ -1,12 +1,21 @@
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth import views as auth_views
-from django.http import HttpResponseBadRequest
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.http import Http404, HttpResponseBadRequest
+from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import check_for_language
+from django.utils.translation import gettext as _
+from django.views import View
 from django.views.decorators.http import require_POST
 from django.views.i18n import set_language as django_set_language
 
-from accounts.services import user_set_language
-from helpdesk.errors import DomainError
+from accounts.forms import ApiTokenForm
+from accounts.selectors import api_tokens_of
+from accounts.services import api_token_issue, api_token_revoke, user_set_language
+from helpdesk.errors import DomainError, NotFound
 
 
 class LoginView(auth_views.LoginView):
@@ -38,3 +47,45 @@ def set_language(request):
             return HttpResponseBadRequest(exc.message)
     # Django's view checks `next` against the host and sets the cookie.
     return django_set_language(request)
+
+
+class ApiTokensView(LoginRequiredMixin, View):
+    """The signed-in user's API tokens: make a named one (its key is shown once), see and revoke them."""
+
+    template_name = "accounts/api_tokens.html"
+
+    def context(self, request, form, new_key=None, new_token=None):
+        return {
+            "form": form,
+            "tokens": api_tokens_of(user=request.user),
+            "now": timezone.now(),
+            "new_key": new_key,
+            "new_token": new_token,
+            "ttl_days": settings.API_TOKEN_TTL_DAYS,
+        }
+
+    def get(self, request):
+        return render(request, self.template_name, self.context(request, ApiTokenForm()))
+
+    def post(self, request):
+        form = ApiTokenForm(request.POST)
+        if not form.is_valid():
+            return render(request, self.template_name, self.context(request, form), status=400)
+        try:
+            token, key = api_token_issue(user=request.user, name=form.cleaned_data["name"], via="web")
+        except DomainError as error:
+            form.add_error(None, error.message)
+            return render(request, self.template_name, self.context(request, form), status=error.status_code)
+        # The key is in this answer only: it is stored as a digest, never in the session.
+        return render(request, self.template_name, self.context(request, ApiTokenForm(), key, token), status=201)
+
+
+@login_required
+@require_POST
+def revoke_api_token(request, pk: int):
+    try:
+        api_token_revoke(user=request.user, token_id=pk)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    messages.success(request, _("The token is revoked; it no longer works."))
+    return redirect("api-tokens")

@@ -8,4 +8,14 @@ module in `BENCHMARK_MODULES`.
 
 # Imported in this order, which is also the order `all` runs them in: the database is
 # filled before the servers are measured against it.
-BENCHMARK_MODULES = ("bench.load", "bench.lists", "bench.queue", "bench.sla", "bench.asgi")
+BENCHMARK_MODULES = (
+    "bench.load",
+    "bench.lists",
+    "bench.queue",
+    "bench.sla",
+    "bench.asgi",
+    "bench.http",
+    "bench.reports",
+    "bench.knowledge",
+    "bench.status",
+)

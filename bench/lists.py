@@ -17,7 +17,7 @@ import re
 import statistics
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -181,13 +181,20 @@ def get(client: Client, path: str) -> tuple[float, str]:
 
 
 def expected_rows(matching: int, page: int) -> int:
-    pages = max(1, math.ceil(matching / PAGE_SIZE))
-    page = min(page, pages)  # Paginator.get_page shows the last page for one past it
     return max(0, min(PAGE_SIZE, matching - (page - 1) * PAGE_SIZE))
+
+
+def within_the_list(case: Case, matching: int) -> Case:
+    """The case's page, or the last page when the list is shorter: a page past the last is a 404."""
+    last = max(1, math.ceil(matching / PAGE_SIZE))
+    if case.page <= last:
+        return case
+    return replace(case, path=case.path.replace(f"page={case.page}", f"page={last}"), page=last)
 
 
 def measure(case: Case, user: User, args: argparse.Namespace) -> Measurement:
     matching = selectors.ticket_list(user=user, **case.filters).count()
+    case = within_the_list(case, matching)
     client = Client()
     client.force_login(user)
     try:

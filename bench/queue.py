@@ -1,12 +1,12 @@
 """`queue`: agents taking the next ticket at once, the bare SQL claim beside it, and queue positions.
 
 Take-next: a line of its own (`bench-queue`) is filled with waiting tickets and its agents,
-each in a process with its own database connection, call `queues.services.queue_take_next`
+each in a process with its own database connection, call `tickets.services.ticket_take_next`
 back to back for a fixed time. Then the same claim as one bare UPDATE through psycopg2, the
 limit the service can approach. Every run starts from the same full queue, and every ticket
 claimed is checked in the database: one assignee, and (for the service) one ASSIGN event.
 
-Positions: `queues.services.queue_position` for tickets at several places of a line with
+Positions: `queues.selectors.queue_position` for tickets at several places of a line with
 some tens of thousands waiting, in the loaded database.
 
 The benchmark removes its tickets when it is done, so the other benchmarks see the database
@@ -46,8 +46,10 @@ from bench.fixtures import (
 from bench.registry import BenchmarkError, Result, register
 from helpdesk.errors import DomainError
 from queues.models import Line, LineMembership, QueuePolicy
-from queues.services import TAKE_NEXT_SQL, queue_position, queue_take_next
+from queues.selectors import queue_position
 from tickets.models import EventKind, EventOutbox, Status, Ticket, TicketEvent
+from tickets.services import ticket_take_next
+from tickets.take_next import take_next_sql
 
 LINE_CODE = "bench-queue"
 # Another benchmark line, to show the plan of take-next for an agent of two lines.
@@ -225,7 +227,7 @@ def _loop(take, pace: Pace, barrier, takes: list, errors: Counter) -> tuple[floa
 
 
 def _service_worker(agent_id: int, pace: Pace, barrier, results) -> None:
-    """One agent: queue_take_next, in a process of its own with its own connection."""
+    """One agent: ticket_take_next, in a process of its own with its own connection."""
     takes: list[tuple[int, float]] = []
     warm: list[int] = []
     errors: Counter = Counter()
@@ -238,13 +240,13 @@ def _service_worker(agent_id: int, pace: Pace, barrier, results) -> None:
             cursor.execute("SET application_name = %s", [APPLICATION_NAME])
 
         def take() -> int | None:
-            ticket = queue_take_next(agent=agent)
+            ticket = ticket_take_next(agent=agent)
             return None if ticket is None else ticket.id
 
         # Unmeasured: the first calls open the connections (database, broker) and load code.
         warm = [ticket_id for ticket_id in (take() for _ in range(WARMUP_TAKES)) if ticket_id is not None]
         started, finished, emptied = _loop(take, pace, barrier, takes, errors)
-    except Exception as exc:  # noqa: BLE001 - reported to the parent, which fails the benchmark
+    except Exception as exc:  # reported to the parent, which fails the benchmark
         failure = repr(exc)
     finally:
         connection.close()
@@ -272,7 +274,7 @@ def _sql_worker(agent_id: int, pace: Pace, barrier, results, params: dict, line_
 
         warm = [ticket_id for ticket_id in (take() for _ in range(WARMUP_TAKES)) if ticket_id is not None]
         started, finished, emptied = _loop(take, pace, barrier, takes, errors)
-    except Exception as exc:  # noqa: BLE001 - reported to the parent, which fails the benchmark
+    except Exception as exc:  # reported to the parent, which fails the benchmark
         failure = repr(exc)
     finally:
         if raw is not None:
@@ -440,12 +442,12 @@ def reset_line(line: Line) -> int:
 
 
 def queries_of_one_take(agent_id: int) -> list[str]:
-    """The SQL statements of one queue_take_next call (on the live queue; the ticket is taken), on a
+    """The SQL statements of one ticket_take_next call (on the live queue; the ticket is taken), on a
     connection that has taken before (the first take on a connection also prepares the statement)."""
     agent = User.objects.get(pk=agent_id)
-    queue_take_next(agent=agent)
+    ticket_take_next(agent=agent)
     with CaptureQueriesContext(connection) as captured:
-        ticket = queue_take_next(agent=agent)
+        ticket = ticket_take_next(agent=agent)
     if ticket is None:
         return []
     return [query["sql"] for query in captured.captured_queries]
@@ -513,7 +515,7 @@ def explain_take(agent_id: int, also_in: Line | None = None) -> str:
     with transaction.atomic(), connection.cursor() as cursor:
         if also_in is not None:
             LineMembership.objects.get_or_create(user=agent, line=also_in)
-        cursor.execute("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + TAKE_NEXT_SQL, params)
+        cursor.execute("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + take_next_sql(), params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
         transaction.set_rollback(True)
     return plan
@@ -738,7 +740,7 @@ def report(
         f"credits of 0 to {QueuePolicy.current().max_credit_minutes} minutes, written with COPY "
         f"({insert_seconds:.1f} s). Up to {args.queue_agents} agents of that line (`{AGENT_PREFIX}00`...) each "
         "run in a process of their own with their own database connection and start together: "
-        "`queues.services.queue_take_next`, one statement (`queues.services.TAKE_NEXT_SQL`): per line of the "
+        "`tickets.services.ticket_take_next`, one statement (`tickets.take_next.take_next_sql`): per line of the "
         "agent, the first waiting ticket on the partial index `tickets_waiting_queue` with `FOR UPDATE SKIP "
         "LOCKED`, the earliest of those assigned and put in progress, the ASSIGN and STATUS events written and "
         "the status change put in the notifications' outbox (drained by Celery beat, so no broker call happens "
@@ -843,7 +845,7 @@ def report(
     )
     verdict = "meets" if position_p99 < POSITION_P99_GOAL_MS else "misses"
     summary.append(
-        f"### Queue position\n\n`queues.services.queue_position` in a line of {args.queue_position_waiting:,} "
+        f"### Queue position\n\n`queues.selectors.queue_position` in a line of {args.queue_position_waiting:,} "
         f"waiting tickets, in the database of {total:,} (the line emptied and filled anew, then vacuumed), "
         "called in this process on an open connection, round-robin over tickets at these places of the queue, "
         f"{len(all_positions):,} calls after a warm-up:\n\n"

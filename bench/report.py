@@ -26,12 +26,17 @@ machine it ran on; text outside the sections is kept.
 
 ## Running
 
-    make bench                                           # every benchmark in turn: load, lists, queue, sla, asgi
+    make bench                                           # every benchmark in turn: load, lists, queue, sla, asgi, http
     make bench BENCH_ARGS="load --tickets 100000"        # fill the database (1,000,000 tickets by default)
     make bench BENCH_ARGS="lists --requests 100"         # the ticket list pages of the panel and the workspace
     make bench BENCH_ARGS="queue --queue-duration 30"    # 16 agents taking the next ticket at once; queue positions
     make bench BENCH_ARGS="sla --sla-due 0,100,1000"     # one SLA sweep as tickets come due among a million
     make bench BENCH_ARGS="asgi --duration 30 --runs 5"  # uvicorn against daphne
+    make bench BENCH_ARGS="http --http-tickets 100000"   # every page and API call over HTTP, served as deployed
+    make bench BENCH_ARGS="http --http-tickets 100000 --http-only desk-home,manage-queue --http-profile"
+                                                         # ...some calls only, sampled with py-spy (not recorded)
+    make bench BENCH_ARGS="knowledge"   # the help centre's answers on its evaluation set; search, 10,000 articles
+    make bench BENCH_ARGS="status"      # an incident's reply to 5,000 linked tickets; the status page under wrk
     make bench BENCH_ARGS="all --help"                   # every option
 
 `make bench` starts the embedded PostgreSQL and Redis under `.data/bench` unless
@@ -52,8 +57,20 @@ holds events of any other ticket. The first `sla` run gives every loaded ticket 
 SLA check 30 to 395 days ahead, then rewrites the table to shed the old row versions;
 later runs find the checks in place.
 
-The ASGI comparison needs `wrk` (Debian package `wrk`); when it is missing and the
-benchmark runs as root, it is installed with `apt-get install -y wrk`.
+The ASGI comparison and `http` need `wrk` (Debian package `wrk`); when it is missing
+and the benchmark runs as root, it is installed with `apt-get install -y wrk`, otherwise
+the benchmark stops and says so.
+
+`http` is the figure the speed goals are judged on: it serves the product the way
+docker-compose.yml's `web` service does and measures it from outside with wrk. It works
+in databases of its own next to the configured one (`<name>_100k`, `<name>_1m`), filled
+once by the loader (about 100 s for a million tickets on an idle machine) and reused; every
+run keeps its JSON under `.data/bench/http/`, and its section shows the newest run of each
+size, so the sizes can be measured separately. `lists` stays as the in-process diagnostic.
+With `--http-profile` each call's one-connection run is sampled with py-spy (the `bench`
+extra; it attaches to the server's workers, so it needs root or ptrace rights), and the
+benchmark prints where the workers spend the time: opening database connections, waiting
+for PostgreSQL, rendering templates, the project's functions.
 """
 
 

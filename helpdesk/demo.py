@@ -30,33 +30,30 @@ from django.db import connection, transaction
 from accounts.models import AgentProfile, CustomerProfile, Organisation, Plan, Role, User
 from helpdesk import bulk
 from helpdesk.demo_logins import DEMO_PASSWORD
+from helpdesk.demo_profile import HOUR_WEIGHTS, PLANS, WEEKDAY_WEIGHTS
+from knowledge.demo import upsert_demo_help_centre
 from queues.models import BalanceEntry, BoostKind, BoostPrice, Line, LineMembership, QueuePolicy, RoutingRule
 from shifts.demo import upsert_demo_shifts
 from sla.models import BusinessCalendar, Component, HardwareWindow, SlaPolicy, SlaTarget, WorkingInterval
-from tickets.models import Category, Channel, LineStint, Message, ReplyTemplate, Status, Ticket, TicketEvent, Urgency
+from status.demo import upsert_demo_status
+from tickets import events
+from tickets.models import (
+    Category,
+    Channel,
+    EventKind,
+    LineStint,
+    Message,
+    ReplyTemplate,
+    Status,
+    SystemReason,
+    Ticket,
+    TicketEvent,
+    Urgency,
+)
 
 MOSCOW = ZoneInfo("Europe/Moscow")
 SEED = 20131001
 CUSTOMER_PREFIX = "demo-customer-"
-
-# Relative request volume per weekday (Monday first): weekend activity, a Monday dip.
-WEEKDAY_WEIGHTS = [0.78, 1.0, 1.0, 0.97, 0.95, 1.08, 1.12]
-# Per hour of the day, Moscow time: quiet night, peaks before (11-12) and after (14-16)
-# lunch, a dip at lunch, and a late-evening rise (21-23).
-HOUR_WEIGHTS = [
-    1.2, 0.8, 0.5, 0.4, 0.4, 0.5, 0.8, 1.5, 2.8, 4.2, 5.4, 6.2,
-    5.9, 4.4, 5.6, 6.0, 5.5, 4.6, 3.8, 3.6, 4.2, 5.0, 5.2, 3.0,
-]  # fmt: skip
-
-PLANS = [
-    # code, name, kind, level, price, tasks, extra task price, response hours, share of customers
-    ("self-service", "Self-service", Plan.Kind.SUPPORT_LEVEL, 0, 0, None, None, None, 0.55),
-    ("standard", "Standard", Plan.Kind.SUPPORT_LEVEL, 1, 0, None, None, 24, 0.28),
-    ("business", "Business", Plan.Kind.SUPPORT_LEVEL, 2, 3500, None, None, 4, 0.13),
-    ("enterprise", "Enterprise", Plan.Kind.SUPPORT_LEVEL, 3, 25000, None, None, 1, 0.04),
-    ("admin-basic", "Basic administration", Plan.Kind.ADMIN_PACKAGE, 1, 250, 5, 150, 24, 0.08),
-    ("admin-premium", "Premium administration", Plan.Kind.ADMIN_PACKAGE, 2, 2000, 10, 150, 5, 0.01),
-]
 
 # code, name, Russian name, kind, level, headcount, description
 LINES = [
@@ -459,8 +456,92 @@ def _moment(day: dt.date, rng) -> dt.datetime:
     return local.astimezone(dt.UTC)
 
 
-def history_rows(size: DemoSize, *, customers: list[int], staff, lines, until: dt.date, rng):
-    """Yield (ticket row, [message rows]) for the year before `until`, newest open, older closed."""
+TRANSFER_REASONS = [
+    "Нужна проверка на сервере, передаю техническим специалистам.",
+    "Requires the engineers: passing it on.",
+    "Вопрос за пределами первой линии.",
+]
+SHOWCASE_SUBJECT = "Сайт открывается очень медленно"
+
+
+@dataclass
+class Story:
+    """One demo ticket: its row, its messages (author id, kind, body, at) and its history, as
+    steps in the order they happened: (kind, actor id, at, details) where the details are what
+    DemoEvents needs to write that kind's data."""
+
+    ticket: dict
+    messages: list[tuple]
+    steps: list[tuple]
+    stints: list[tuple]  # (line id, entered, left)
+
+
+class TicketLife:
+    """Writes a ticket's life the way the services would have: each change with its events."""
+
+    def __init__(self, *, customer: int, line_code: str, created: dt.datetime, filed_by: User | None):
+        self.customer = customer
+        self.line_code = line_code
+        self.status = Status.NEW
+        self.assignee: User | None = None
+        self.messages: list[tuple] = []
+        self.steps: list[tuple] = [(EventKind.CREATED, filed_by.id if filed_by else customer, created, (line_code,))]
+        self.line_entered_at = created
+        self.stints = [[line_code, created, None]]
+
+    def _status(self, new: str, actor: int | None, at: dt.datetime, reason_code: str | None = None) -> None:
+        if new != self.status:
+            self.steps.append((EventKind.STATUS, actor, at, (self.status, new, reason_code)))
+            self.status = new
+
+    def take(self, agent: User, at: dt.datetime) -> None:
+        """ticket_take (and take-next): assigned to the agent, in progress."""
+        self.steps.append((EventKind.ASSIGN, agent.id, at, (self.line_code, None, agent.username)))
+        self.assignee = agent
+        self._status(Status.IN_PROGRESS, agent.id, at)
+
+    def transfer(self, agent: User, to_line: str, reason: str, at: dt.datetime) -> None:
+        """ticket_transfer: to another line's queue, with a line in the thread."""
+        seconds = int((at - self.line_entered_at).total_seconds())
+        self.steps.append((EventKind.TRANSFER, agent.id, at, (self.line_code, to_line, reason, seconds)))
+        self.stints[-1][2] = at
+        self.stints.append([to_line, at, None])
+        self.line_code, self.line_entered_at = to_line, at
+        if self.assignee is not None:
+            self.steps.append((EventKind.ASSIGN, agent.id, at, (to_line, self.assignee.username, None)))
+            self.assignee = None
+        self._status(Status.WAITING_AGENT, agent.id, at, SystemReason.TRANSFERRED)
+        self._message(agent.id, None, Message.Kind.SYSTEM, "Передано на следующий уровень поддержки.", at)
+
+    def agent_replies(self, agent: User, body: str, at: dt.datetime, *, wait_for_customer: bool) -> None:
+        """message_add by staff: a public reply; waiting for the customer when asked."""
+        self._message(agent.id, agent.id, Message.Kind.PUBLIC, body, at)
+        if wait_for_customer:
+            self._status(Status.WAITING_CUSTOMER, agent.id, at, SystemReason.AGENT_REPLIED)
+
+    def customer_replies(self, body: str, at: dt.datetime) -> None:
+        """message_add by the customer: back to the agents when the ticket waited for them."""
+        self._message(self.customer, self.customer, Message.Kind.PUBLIC, body, at)
+        if self.status == Status.WAITING_CUSTOMER:
+            self._status(Status.WAITING_AGENT, self.customer, at, SystemReason.CUSTOMER_REPLIED)
+
+    def resolve(self, agent: User, at: dt.datetime) -> None:
+        self._status(Status.RESOLVED, agent.id, at)
+
+    def confirm(self, at: dt.datetime) -> None:
+        """ticket_confirm: the customer confirms the solution and the ticket closes."""
+        self._status(Status.CLOSED, self.customer, at, SystemReason.CONFIRMED)
+        self.stints[-1][2] = at
+
+    def _message(self, actor: int | None, author: int | None, kind: str, body: str, at: dt.datetime) -> None:
+        self.steps.append((EventKind.MESSAGE, actor, at, (len(self.messages),)))
+        self.messages.append((author, kind, body, at))
+
+
+def history_rows(size: DemoSize, *, customers: list[int], staff, lines, until: dt.date, rng, showcase: int | None):
+    """Yield a Story per ticket for the year before `until`, newest open, older closed: each with
+    the whole history that brought it to its state (created, taken, transferred, replies, status
+    changes, resolved and confirmed), as the services write it."""
     days = size.months * 30
     start = until - dt.timedelta(days=days)
     mean_daily = size.requests_per_month * 12 / 365
@@ -483,17 +564,18 @@ def history_rows(size: DemoSize, *, customers: list[int], staff, lines, until: d
             created = _moment(day, rng)
             customer = rng.choices(customers, cum_weights=cumulative_habits)[0]
             category = rng.choices(categories, weights=shares)[0]
-            line_code = first_lines[category]
+            entry_line = first_lines[category]
             urgency = rng.choices([Urgency.NORMAL, Urgency.HIGH, Urgency.CRITICAL], weights=[0.86, 0.11, 0.03])[0]
             channel = rng.choices(
                 [Channel.PANEL, Channel.FORM, Channel.EMAIL, Channel.CHAT, Channel.PHONE, Channel.API],
                 weights=[0.62, 0.1, 0.14, 0.08, 0.04, 0.02],
             )[0]
             # Two thirds of what starts at the first line is solved there.
-            solved_first = line_code == "first-line" and (
+            solved_first = entry_line == "first-line" and (
                 category in (Category.GENERAL, Category.TECH_SIMPLE) or rng.random() < 0.25
             )
-            if line_code == "first-line" and not solved_first:
+            line_code = entry_line
+            if entry_line == "first-line" and not solved_first:
                 line_code = "administrators" if category == Category.TECH_COMPLEX else "consultants"
             reaction = dt.timedelta(minutes=max(1.0, rng.lognormvariate(math.log(11), 0.6)))
             handling = dt.timedelta(minutes=max(5.0, rng.lognormvariate(math.log(90), 1.1)))
@@ -502,46 +584,194 @@ def history_rows(size: DemoSize, *, customers: list[int], staff, lines, until: d
                 continue  # later today: not happened yet
             if age < reaction or (age < dt.timedelta(hours=3) and rng.random() < 0.5):
                 # The last hours keep a backlog in the queues.
-                status, first_response, resolved, closed = Status.WAITING_AGENT, None, None, None
+                status = Status.WAITING_AGENT
             elif age < reaction + handling:
                 status = rng.choice([Status.IN_PROGRESS, Status.WAITING_CUSTOMER])
-                first_response, resolved, closed = created + reaction, None, None
             elif age < reaction + handling + dt.timedelta(days=3):
                 status = Status.RESOLVED
-                first_response, resolved, closed = created + reaction, created + reaction + handling, None
             else:
                 status = Status.CLOSED
-                first_response = created + reaction
-                resolved = created + reaction + handling
-                closed = resolved + dt.timedelta(hours=rng.uniform(0.5, 72))
-            agent = rng.choice(staff[line_code]).id if first_response else None
+            agent = rng.choice(staff[line_code])
+            triage = rng.choice(staff[entry_line])
             subject = rng.choice(SUBJECTS[category])
-            messages = []
-            if first_response:
-                messages.append((agent, "public", rng.choice(REPLIES), first_response))
-                if rng.random() < 0.6:
-                    messages.append((None, "public", rng.choice(CUSTOMER_REPLIES), first_response + handling / 2))
-            if line_code != first_lines[category]:
-                messages.insert(0, (None, "system", "Передано на следующий уровень поддержки.", created + reaction / 2))
-            last_activity = max([created] + [m[3] for m in messages] + [t for t in (resolved, closed) if t])
-            ticket = {
-                "subject": subject,
-                "body": subject + "\n\nПодробности во вложении к обращению.",
-                "category": category,
-                "channel": channel,
-                "urgency": urgency,
-                "status": status,
-                "line_id": lines[line_code].id,
-                "assignee_id": agent if status in (Status.IN_PROGRESS, Status.WAITING_CUSTOMER) else None,
-                "customer_id": customer,
-                "created_at": created,
-                "last_activity_at": last_activity,
-                "first_response_at": first_response,
-                "resolved_at": resolved,
-                "closed_at": closed,
-                "solved_at_first_level": (solved_first if resolved else None),
-            }
-            yield ticket, messages
+            reply = rng.choice(REPLIES)
+            customer_reply = rng.choice(CUSTOMER_REPLIES) if rng.random() < 0.6 else None
+            confirmed_after = dt.timedelta(hours=rng.uniform(0.5, 72))
+            transfer_reason = rng.choice(TRANSFER_REASONS)
+
+            # Phone and chat requests are filed by an agent of the line on the customer's behalf.
+            filed_by = triage if channel in (Channel.PHONE, Channel.CHAT) else None
+            life = TicketLife(customer=customer, line_code=entry_line, created=created, filed_by=filed_by)
+            # The first line passes on what it does not solve soon after it arrives.
+            transfer_at = created + reaction * 0.4
+            if line_code != entry_line and now >= transfer_at:
+                life.transfer(triage, line_code, transfer_reason, transfer_at)
+            first_response = resolved = closed = None
+            if status != Status.WAITING_AGENT:
+                first_response = created + reaction
+                life.take(agent, created + reaction * 0.8)
+                waits = status == Status.WAITING_CUSTOMER
+                life.agent_replies(agent, reply, first_response, wait_for_customer=waits)
+                answered_at = first_response + handling / 2
+                if customer_reply and not waits and answered_at <= now:
+                    life.customer_replies(customer_reply, answered_at)
+                if status in (Status.RESOLVED, Status.CLOSED):
+                    resolved = first_response + handling
+                    life.resolve(agent, resolved)
+                if status == Status.CLOSED:
+                    closed = resolved + confirmed_after
+                    life.confirm(closed)
+            yield _story(
+                life,
+                subject=subject,
+                category=category,
+                channel=channel,
+                urgency=urgency,
+                lines=lines,
+                created=created,
+                first_response=first_response,
+                resolved=resolved,
+                closed=closed,
+                solved_first=solved_first,
+            )
+    if showcase is not None:
+        # The demo's own customer has a request waiting in the first line's queue right now,
+        # so their control panel shows its place and the estimated wait.
+        created = now - dt.timedelta(minutes=12)
+        life = TicketLife(customer=showcase, line_code="first-line", created=created, filed_by=None)
+        yield _story(
+            life,
+            subject=SHOWCASE_SUBJECT,
+            category=Category.TECH_SIMPLE,
+            channel=Channel.PANEL,
+            urgency=Urgency.NORMAL,
+            lines=lines,
+            created=created,
+            first_response=None,
+            resolved=None,
+            closed=None,
+            solved_first=True,
+        )
+
+
+def _story(
+    life: TicketLife,
+    *,
+    subject,
+    category,
+    channel,
+    urgency,
+    lines,
+    created,
+    first_response,
+    resolved,
+    closed,
+    solved_first,
+) -> Story:
+    last_activity = max([created] + [m[3] for m in life.messages] + [t for t in (resolved, closed) if t])
+    ticket = {
+        "subject": subject,
+        "body": subject + "\n\nПодробности во вложении к обращению.",
+        "category": category,
+        "channel": channel,
+        "urgency": urgency,
+        "status": life.status,
+        "line_id": lines[life.line_code].id,
+        "assignee_id": life.assignee.id if life.assignee else None,
+        "customer_id": life.customer,
+        "created_at": created,
+        "last_activity_at": last_activity,
+        "first_response_at": first_response,
+        "resolved_at": resolved,
+        "closed_at": closed,
+        # Worked out on closing (tickets.services): solved where it started, at level 1.
+        "solved_at_first_level": (solved_first and len(life.stints) == 1) if closed else None,
+        # Queued again on a transfer; the line's clock starts when it arrived there.
+        "line_entered_at": life.line_entered_at,
+    }
+    stints = [(lines[code].id, entered, left) for code, entered, left in life.stints]
+    return Story(ticket=ticket, messages=life.messages, steps=life.steps, stints=stints)
+
+
+def _json(data: dict) -> str:
+    # Letters as they are: fewer backslashes for COPY to escape. PostgreSQL stores the same jsonb.
+    return json.dumps(data, ensure_ascii=False)
+
+
+class DemoEvents:
+    """The history's data exactly as tickets.events builds it. Each builder runs once per
+    distinct shape (the same lines, people and change); what differs from row to row (a
+    message's id, the seconds spent in a line) is then put into the data the builder made."""
+
+    def __init__(self, lines: dict[str, Line]):
+        self._lines = lines
+        self._ticket = Ticket(line=next(iter(lines.values())), channel=Channel.PANEL, urgency=Urgency.NORMAL)
+        self._people: dict[str, User] = {}
+        self._cache: dict[tuple, str | dict] = {}
+
+    def _on(self, line_code: str, **fields) -> Ticket:
+        self._ticket.line = self._lines[line_code]
+        for name, value in fields.items():
+            setattr(self._ticket, name, value)
+        return self._ticket
+
+    def _person(self, username: str | None) -> User | None:
+        if username is None:
+            return None
+        if username not in self._people:
+            self._people[username] = User(username=username)
+        return self._people[username]
+
+    def _once(self, key: tuple, build) -> str | dict:
+        if key not in self._cache:
+            self._cache[key] = build()
+        return self._cache[key]
+
+    def created(self, line_code: str, channel: str, urgency: str) -> str:
+        return self._once(
+            ("created", line_code, channel, urgency),
+            lambda: _json(events.build_created(self._on(line_code, channel=channel, urgency=urgency), None).data),
+        )
+
+    def assigned(self, line_code: str, old: str | None, new: str | None) -> str:
+        return self._once(
+            ("assign", line_code, old, new),
+            lambda: _json(
+                events.build_assignee_changed(
+                    self._on(line_code), None, old=self._person(old), new=self._person(new)
+                ).data
+            ),
+        )
+
+    def status(self, old: str, new: str, reason_code: str | None) -> str:
+        def build():
+            reason = events.system_reason(reason_code) if reason_code else ""
+            return _json(events.build_status_changed(self._ticket, None, old=old, new=new, reason=reason).data)
+
+        return self._once(("status", old, new, reason_code), build)
+
+    def transferred(self, old: str, new: str, reason: str, seconds: int) -> str:
+        data = self._once(
+            ("transfer", old, new, reason),
+            lambda: (
+                events.build_transferred(
+                    self._ticket,
+                    None,
+                    old_line=self._lines[old],
+                    new_line=self._lines[new],
+                    reason=reason,
+                    seconds_in_old_line=0,
+                ).data
+            ),
+        )
+        return _json({**data, "seconds_in_old_line": seconds})
+
+    def message(self, kind: str, message_id: int) -> str:
+        data = self._once(
+            ("message", kind),
+            lambda: events.build_message_added(self._ticket, None, message=Message(id=0, kind=kind)).data,
+        )
+        return _json({**data, "message_id": message_id})
 
 
 TICKET_COLUMNS = [
@@ -551,68 +781,91 @@ TICKET_COLUMNS = [
     "queued_at", "virtual_time",
 ]  # fmt: skip
 MESSAGE_COLUMNS = ["id", "ticket_id", "author_id", "kind", "body", "created_at"]
+EVENT_COLUMNS = ["ticket_id", "kind", "actor_id", "data", "created_at"]
 
 
-def write_history(size: DemoSize, *, customers, staff, lines, until: dt.date, rng, progress=None) -> tuple[int, int]:
-    generated = list(history_rows(size, customers=customers, staff=staff, lines=lines, until=until, rng=rng))
-    generated.sort(key=lambda item: item[0]["created_at"])  # numbers follow creation time
-    ticket_ids = bulk.reserve_ids(Ticket._meta.db_table, len(generated))
-    numbers = bulk.reserve_ticket_numbers(len(generated))
-    message_count = sum(len(messages) for _t, messages in generated)
-    message_ids = iter(bulk.reserve_ids(Message._meta.db_table, message_count))
+def write_history(
+    size: DemoSize, *, customers, staff, lines, until: dt.date, rng, showcase: int | None = None, progress=None
+) -> tuple[int, int]:
+    stories = list(
+        history_rows(size, customers=customers, staff=staff, lines=lines, until=until, rng=rng, showcase=showcase)
+    )
+    stories.sort(key=lambda story: story.ticket["created_at"])  # numbers follow creation time
+    ticket_ids = bulk.reserve_ids(Ticket._meta.db_table, len(stories))
+    numbers = bulk.reserve_ticket_numbers(len(stories))
+    message_ids = bulk.reserve_ids(Message._meta.db_table, sum(len(story.messages) for story in stories))
+    # Where each ticket's messages start among the reserved ids.
+    first_message = list(itertools.accumulate((len(story.messages) for story in stories), initial=0))
     organisations = dict(User.objects.filter(id__in=customers).values_list("id", "organisation_id"))
     languages = dict(User.objects.filter(id__in=customers).values_list("id", "language"))
 
     def ticket_rows():
-        for ticket_id, number, (t, _messages) in zip(ticket_ids, numbers, generated, strict=True):
+        for ticket_id, number, story in zip(ticket_ids, numbers, stories, strict=True):
+            t = story.ticket
             yield (
                 ticket_id, number, t["subject"], t["body"], t["category"], "", t["channel"], t["urgency"],
                 t["status"], t["line_id"], t["assignee_id"], t["customer_id"], organisations[t["customer_id"]],
                 languages[t["customer_id"]], t["created_at"], t["last_activity_at"], t["last_activity_at"],
                 t["first_response_at"], t["resolved_at"], t["closed_at"], t["solved_at_first_level"],
-                t["created_at"], t["created_at"], t["created_at"],
+                t["line_entered_at"], t["line_entered_at"], t["line_entered_at"],
             )  # fmt: skip
 
     def message_rows():
-        for ticket_id, (t, messages) in zip(ticket_ids, generated, strict=True):
-            for author, kind, body, created in messages:
-                yield (
-                    next(message_ids),
-                    ticket_id,
-                    author if author else (None if kind == "system" else t["customer_id"]),
-                    kind,
-                    body,
-                    created,
-                )
+        for index, (ticket_id, story) in enumerate(zip(ticket_ids, stories, strict=True)):
+            for offset, (author, kind, body, created) in enumerate(story.messages):
+                yield (message_ids[first_message[index] + offset], ticket_id, author, kind, body, created)
 
-    tickets = bulk.copy_rows(Ticket._meta.db_table, TICKET_COLUMNS, ticket_rows())
-    if progress:
-        progress(f"{tickets} tickets written")
-    messages = bulk.copy_rows(Message._meta.db_table, MESSAGE_COLUMNS, message_rows())
-    if progress:
-        progress(f"{messages} messages written")
+    history_tables = [model._meta.db_table for model in (Ticket, Message, LineStint, TicketEvent)]
+    with bulk.foreign_keys_checked_at_the_end(*history_tables):
+        tickets = bulk.copy_rows(Ticket._meta.db_table, TICKET_COLUMNS, ticket_rows())
+        if progress:
+            progress(f"{tickets} tickets written")
+        messages = bulk.copy_rows(Message._meta.db_table, MESSAGE_COLUMNS, message_rows())
+        if progress:
+            progress(f"{messages} messages written")
+        _write_events(stories, ticket_ids, message_ids, first_message, lines, progress)
+    return tickets, messages
+
+
+def _write_events(stories, ticket_ids, message_ids, first_message, lines, progress) -> None:
+    """The line stints and the history events of the stories, whose tickets and messages are written."""
 
     def stint_rows():
-        # The line that holds each ticket, from its creation (closed tickets left it on closing).
-        for ticket_id, (t, _messages) in zip(ticket_ids, generated, strict=True):
-            yield (ticket_id, t["line_id"], t["created_at"], t["closed_at"])
+        for ticket_id, story in zip(ticket_ids, stories, strict=True):
+            for line_id, entered, left in story.stints:
+                yield (ticket_id, line_id, entered, left)
+
+    vocabulary = DemoEvents(lines)
 
     def event_rows():
-        for ticket_id, (t, _messages) in zip(ticket_ids, generated, strict=True):
-            data = json.dumps({"line": line_codes[t["line_id"]], "channel": t["channel"], "urgency": t["urgency"]})
-            yield (ticket_id, "created", t["customer_id"], data, t["created_at"])
+        for index, (ticket_id, story) in enumerate(zip(ticket_ids, stories, strict=True)):
+            t = story.ticket
+            for kind, actor, at, details in story.steps:
+                if kind == EventKind.MESSAGE:
+                    (offset,) = details
+                    data = vocabulary.message(story.messages[offset][1], message_ids[first_message[index] + offset])
+                elif kind == EventKind.STATUS:
+                    data = vocabulary.status(*details)
+                elif kind == EventKind.ASSIGN:
+                    data = vocabulary.assigned(*details)
+                elif kind == EventKind.TRANSFER:
+                    data = vocabulary.transferred(*details)
+                else:
+                    (line_code,) = details
+                    data = vocabulary.created(line_code, t["channel"], t["urgency"])
+                yield (ticket_id, kind, actor, data, at)
 
-    line_codes = {line.id: line.code for line in lines.values()}
     bulk.copy_rows(LineStint._meta.db_table, ["ticket_id", "line_id", "entered_at", "left_at"], stint_rows())
-    bulk.copy_rows(TicketEvent._meta.db_table, ["ticket_id", "kind", "actor_id", "data", "created_at"], event_rows())
-    return tickets, messages
+    written = bulk.copy_rows(TicketEvent._meta.db_table, EVENT_COLUMNS, event_rows())
+    if progress:
+        progress(f"{written} history events written")
 
 
 def demo_loaded() -> bool:
     return Ticket.objects.filter(customer__username__startswith=CUSTOMER_PREFIX).exists()
 
 
-def load_demo(*, size: DemoSize = DemoSize(), until: dt.date, progress=None) -> dict[str, int]:  # noqa: B008
+def load_demo(*, size: DemoSize = DemoSize(), until: dt.date, progress=None) -> dict[str, int]:
     """Create or complete the demo data set; returns what was written."""
     rng = random.Random(SEED)  # noqa: S311 - demo data, not security
     password_hash = _hash(DEMO_PASSWORD)
@@ -625,19 +878,30 @@ def load_demo(*, size: DemoSize = DemoSize(), until: dt.date, progress=None) -> 
         staff = upsert_staff(lines, password_hash)
         upsert_demo_shifts(lines, staff)
         upsert_templates(lines)
+        upsert_demo_help_centre()
         upsert_routing(lines)
         upsert_sla(plans, lines)
         upsert_named_customers(plans, password_hash, until)
         customers = upsert_customers(size, plans, password_hash, until, rng)
         upsert_queue()
-        customers.append(User.objects.get(username="customer").id)
+        showcase = User.objects.get(username="customer").id
+        customers.append(showcase)
+        # The catalogue, who uses what (the showcase customer: cloud servers in Moscow), 90 days of status.
+        upsert_demo_status(customer_ids=[showcase, *customers[:-1]], manager=User.objects.get(username="manager"))
         written = {"tickets": 0, "messages": 0}
         if not demo_loaded():
             tickets, messages = write_history(
-                size, customers=customers, staff=staff, lines=lines, until=until, rng=rng, progress=progress
+                size,
+                customers=customers,
+                staff=staff,
+                lines=lines,
+                until=until,
+                rng=rng,
+                showcase=showcase,
+                progress=progress,
             )
             written = {"tickets": tickets, "messages": messages}
     if written["tickets"]:
         with connection.cursor() as cursor:
-            cursor.execute("ANALYZE tickets_ticket; ANALYZE tickets_message")
+            cursor.execute("ANALYZE tickets_ticket; ANALYZE tickets_message; ANALYZE tickets_ticketevent")
     return written

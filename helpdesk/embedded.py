@@ -190,6 +190,8 @@ def serve(args: argparse.Namespace) -> int:
                 "web": [
                     sys.executable, "-m", "uvicorn", "helpdesk.asgi:application",
                     "--host", args.host, "--port", str(args.port), "--no-access-log",
+                    # The same proxies as the settings believe (helpdesk.net), as in the Dockerfile.
+                    "--forwarded-allow-ips", env.get("HELPDESK_TRUSTED_PROXIES") or "127.0.0.1",
                 ],
                 "worker": [
                     sys.executable, "-m", "celery", "-A", "helpdesk", "worker",

@@ -38,3 +38,10 @@ class Conflict(DomainError):
 
     status_code = 409
     code = "conflict"
+
+
+class TooManyRequests(DomainError):
+    """Too many attempts from this client or for this account; try again later (429)."""
+
+    status_code = 429
+    code = "too_many_requests"

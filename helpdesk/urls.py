@@ -1,12 +1,17 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.views.i18n import JavaScriptCatalog
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from accounts import views as account_views
 from helpdesk import health, views
-from helpdesk.api import ApiRoot
+from helpdesk.api import api_not_found
+from helpdesk.api_root import ApiRoot
+from knowledge import urls as knowledge_urls
+from mailin import urls as mailin_urls
 from queues import views as queue_views
+from reports import views as report_views
+from status import urls as status_urls
 from tickets import urls as ticket_urls
 
 api_v1 = (
@@ -18,6 +23,9 @@ api_v1 = (
         path("", include("mailin.api.urls")),
         path("", include("notifications.api")),
         path("", include("shifts.api.urls")),
+        path("", include("knowledge.api.urls")),
+        path("reports/", include("reports.api.urls")),
+        path("status/", include("status.api.urls")),
     ],
     "api",
 )
@@ -27,12 +35,21 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("panel/", views.PanelHome.as_view(), name="panel"),
     path("desk/", views.DeskHome.as_view(), name="desk"),
-    path("manage/", views.ManageHome.as_view(), name="manage"),
+    # The management area opens on the SLA dashboard (reports/); its other reports live beside it.
+    path("manage/", report_views.Dashboard.as_view(), name="manage"),
+    path("manage/", include("reports.urls")),
     path("manage/queue/", queue_views.ManageQueue.as_view(), name="manage-queue"),
     path("manage/shifts/", include("shifts.urls")),
     path("panel/tickets/", include(ticket_urls.panel_patterns)),
     path("desk/tickets/", include(ticket_urls.desk_patterns)),
+    path("panel/help/", include(knowledge_urls.panel_patterns)),
+    path("desk/help/", include(knowledge_urls.desk_patterns)),
     path("desk/notifications/", include("notifications.urls")),
+    path("desk/mail/", include(mailin_urls.desk_patterns)),
+    # Incidents and maintenance: the public status page, the panel's checks, the workspace's pages.
+    path("status/", include(status_urls.public_patterns)),
+    path("panel/status/", include(status_urls.panel_patterns)),
+    path("desk/status/", include(status_urls.desk_patterns)),
     path("accounts/", include("accounts.urls")),
     path("help/", include("knowledge.urls")),
     path("i18n/setlang/", account_views.set_language, name="set_language"),
@@ -40,8 +57,17 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    # The split view serves Swagger UI's start-up script as a file: the CSP allows no inline script.
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
+    # Keep last: any other /api/ address is a JSON 404 in the API's error shape.
+    re_path(r"^api/", api_not_found),
 ]
+
+# Each area's own error pages in the reader's language; JSON under /api/ (helpdesk.error_pages).
+handler400 = "helpdesk.error_pages.bad_request"
+handler403 = "helpdesk.error_pages.permission_denied"
+handler404 = "helpdesk.error_pages.page_not_found"
+handler500 = "helpdesk.error_pages.server_error"
 
 admin.site.site_header = "Helpdesk"
 admin.site.site_title = "Helpdesk admin"

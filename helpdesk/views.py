@@ -1,12 +1,10 @@
-"""The three web areas' home pages; each app adds its own pages under them."""
+"""The customer's and the workspace's home pages (the management area opens on reports.views.Dashboard)."""
 
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect
 from django.views.generic import TemplateView
 
-from accounts.models import Role, User
 from accounts.permissions import AreaRequiredMixin
-from queues.models import Line
 from tickets import selectors
 
 
@@ -43,18 +41,5 @@ class DeskHome(AreaRequiredMixin, TemplateView):
         return super().get_context_data(
             lines=list(selectors.line_overview(lines=selectors.lines_for_agent(user=user))),
             assigned=selectors.tickets_assigned_to(user=user),
-            **kwargs,
-        )
-
-
-class ManageHome(AreaRequiredMixin, TemplateView):
-    area = "manage"
-    template_name = "manage/home.html"
-
-    def get_context_data(self, **kwargs):
-        return super().get_context_data(
-            lines=list(selectors.line_overview(lines=Line.objects.filter(is_active=True))),
-            customers=User.objects.filter(role=Role.CUSTOMER).count(),
-            agents=User.objects.filter(role=Role.AGENT).count(),
             **kwargs,
         )

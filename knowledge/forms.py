@@ -1,6 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from knowledge.models import Article
 from tickets.models import Category
 
 PUBLIC_TOPICS = [
@@ -31,3 +32,32 @@ class ContactForm(forms.Form):
 
 class FollowReplyForm(forms.Form):
     message = forms.CharField(label=_("Message"), widget=forms.Textarea(attrs={"rows": 5}), max_length=20_000)
+
+
+class FeedbackForm(forms.Form):
+    helpful = forms.ChoiceField(choices=[("yes", _("Yes")), ("no", _("No"))], widget=forms.HiddenInput)
+    comment = forms.CharField(
+        label=_("What was missing or wrong? (optional)"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+class ArticleEditForm(forms.ModelForm):
+    note = forms.CharField(label=_("What changed (for the history)"), required=False, max_length=300)
+
+    class Meta:
+        model = Article
+        fields = [
+            "category", "kind", "status", "visibility", "slug", "position",
+            "title_en", "body_en", "title_ru", "body_ru",
+        ]  # fmt: skip
+        widgets = {
+            "body_en": forms.Textarea(attrs={"rows": 14}),
+            "body_ru": forms.Textarea(attrs={"rows": 14}),
+        }
+
+    def validate_unique(self):
+        # The service checks the address and says so in the reader's language.
+        pass

@@ -8,17 +8,17 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views import View
 
+from helpdesk import net
 from helpdesk.errors import DomainError, NotFound
 from knowledge import services
 from knowledge.forms import ContactForm, FollowReplyForm
 from knowledge.tasks import send_follow_link
-from tickets import selectors as ticket_selectors
 from tickets import services as ticket_services
 
 
 def client_ip(request) -> str:
-    # Behind a proxy the deployment sets the real address in REMOTE_ADDR (uvicorn --proxy-headers).
-    return request.META.get("REMOTE_ADDR", "unknown")
+    # The one reading of the client's address (never a client's own X-Forwarded-For).
+    return net.client_ip(request) or "unknown"
 
 
 class ContactView(View):
@@ -33,7 +33,7 @@ class ContactView(View):
         if form.is_valid():
             data = form.cleaned_data
             try:
-                services.check_not_a_bot(honeypot=data["website"], token=data["started"])
+                nonce = services.check_not_a_bot(honeypot=data["website"], token=data["started"])
                 ticket = services.feedback_submit(
                     name=data["name"],
                     email=data["email"],
@@ -41,14 +41,18 @@ class ContactView(View):
                     subject=data["subject"],
                     message=data["message"],
                     client_ip=client_ip(request),
+                    form_nonce=nonce,
                 )
             except DomainError as error:
                 form.add_error(None, error.message)
                 status = error.status_code
             else:
+                # The link goes only to the address, by e-mail: typing an address proves nothing,
+                # and the page is the same whoever the address belongs to (nobody, a customer, staff).
                 link = request.build_absolute_uri(reverse("follow", args=[services.follow_token(ticket)]))
-                transaction.on_commit(lambda: send_follow_link.delay(ticket.id, link))
-                return render(request, "knowledge/contact_done.html", {"ticket": ticket, "link": link})
+                address = services.follow_link_address(ticket, data["email"])
+                transaction.on_commit(lambda: send_follow_link.delay(ticket.id, link, address))
+                return render(request, "knowledge/contact_done.html", {"email": data["email"]})
         # Show what was typed again, with the errors, and a fresh timer for the next attempt.
         form.renew_timer(services.form_token())
         return render(request, self.template_name, {"form": form}, status=status)
@@ -64,12 +68,13 @@ class FollowView(View):
             raise Http404(exc.message) from exc
 
     def get(self, request, token):
-        ticket = self.get_ticket(token)
-        thread = ticket_selectors.ticket_thread(ticket=ticket, user=ticket.customer)
+        # Only the owner of the ticket's address receives the link: using it verifies the sender.
+        ticket = services.open_follow_link(self.get_ticket(token))
+        thread = services.follow_thread(ticket)
         return render(request, "knowledge/follow.html", {"ticket": ticket, "thread": thread, "form": FollowReplyForm()})
 
     def post(self, request, token):
-        ticket = self.get_ticket(token)
+        ticket = services.open_follow_link(self.get_ticket(token))
         form = FollowReplyForm(request.POST)
         if form.is_valid():
             try:

@@ -7,7 +7,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from mailin import services
-from mailin.models import InboundMessage, Mailbox, Outcome
+from mailin.models import AutoReply, InboundMessage, Mailbox, Outcome
 
 
 class MailboxForm(forms.ModelForm):
@@ -86,7 +86,15 @@ class MailboxAdmin(admin.ModelAdmin):
 @admin.register(InboundMessage)
 class InboundMessageAdmin(admin.ModelAdmin):
     list_display = ["received_at", "outcome", "from_address", "short_subject", "ticket_link", "size", "source"]
-    list_filter = ["outcome", "source", "sender_matched", "mailbox"]
+    list_filter = [
+        "outcome",
+        "source",
+        "sender_matched",
+        "authentication",
+        "text_damaged",
+        "access_data_moved",
+        "mailbox",
+    ]
     search_fields = ["message_id", "from_address", "subject", "sha256"]
     date_hierarchy = "received_at"
     list_select_related = ["ticket"]
@@ -106,9 +114,17 @@ class InboundMessageAdmin(admin.ModelAdmin):
         "to_addresses",
         "subject",
         "received_at",
+        "sent_at",
         "processed_at",
         "outcome",
         "outcome_detail",
+        "authentication",
+        "authentication_detail",
+        "text_damaged",
+        "access_data_moved",
+        "notification",
+        "dismissed_at",
+        "dismissed_by",
         "ticket",
         "ticket_message",
         "sender",
@@ -145,6 +161,9 @@ class InboundMessageAdmin(admin.ModelAdmin):
         if not self.has_view_permission(request):
             return HttpResponse(status=403)
         inbound = get_object_or_404(InboundMessage, pk=pk)
+        if inbound.access_data_moved and not request.user.is_superuser:
+            # The raw message still holds the access data the ticket shows masked.
+            return HttpResponse(_("This e-mail held access data: only superusers may download it."), status=403)
         response = HttpResponse(inbound.raw_bytes(), content_type="application/octet-stream")
         response["Content-Disposition"] = f'attachment; filename="inbound-{inbound.pk}.eml"'
         response["X-Content-Type-Options"] = "nosniff"
@@ -172,3 +191,17 @@ class InboundMessageAdmin(admin.ModelAdmin):
             services.reprocess(inbound)
             done += 1
         self.message_user(request, _("%(count)d message(s) processed again.") % {"count": done}, messages.INFO)
+
+
+@admin.register(AutoReply)
+class AutoReplyAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "kind", "to_address", "status", "ticket", "sent_at"]
+    list_filter = ["kind", "status"]
+    search_fields = ["to_address", "message_id"]
+    readonly_fields = [field.name for field in AutoReply._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

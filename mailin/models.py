@@ -13,6 +13,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from helpdesk import mail
 from tickets import secrets
 from tickets.models import Category
 
@@ -77,6 +78,7 @@ class Outcome(models.TextChoices):
     IGNORED_AUTO_REPLY = "ignored_auto_reply", _("Ignored: automatic reply")
     IGNORED_BOUNCE = "ignored_bounce", _("Ignored: bounce")
     IGNORED_LOOP = "ignored_loop", _("Ignored: our own mail")
+    IGNORED_BULK = "ignored_bulk", _("Ignored: bulk mail")
     REJECTED_TOO_LARGE = "rejected_too_large", _("Kept, not filed: too large")
     FAILED_PARSE = "failed_parse", _("Kept, not filed: could not be read")
     FAILED = "failed", _("Kept, not filed: could not be filed")
@@ -85,8 +87,16 @@ class Outcome(models.TextChoices):
 
 # Outcomes after which the message is in a ticket.
 FILED_OUTCOMES = (Outcome.TICKET_CREATED, Outcome.THREADED, Outcome.UNMATCHED_TICKET_CREATED)
-# Outcomes a command run or an MTA should treat as not delivered.
+# Outcomes after which the message is kept without a ticket: the workspace tells the staff.
 FAILED_OUTCOMES = (Outcome.REJECTED_TOO_LARGE, Outcome.FAILED_PARSE, Outcome.FAILED)
+
+
+class Authentication(models.TextChoices):
+    """The DMARC verdict of the receiving server (its Authentication-Results header)."""
+
+    PASS = "pass", _("Passed the check")
+    FAIL = "fail", _("Failed the check")
+    NONE = "none", _("Not checked")
 
 
 class Source(models.TextChoices):
@@ -120,6 +130,44 @@ class InboundMessage(models.Model):
     to_addresses = models.TextField(_("recipients"), blank=True)
     subject = models.TextField(_("subject"), blank=True)
     received_at = models.DateTimeField(_("received at"), default=timezone.now, db_index=True)
+    # The sender's own Date header: their clock, not ours; empty when missing or unreadable.
+    sent_at = models.DateTimeField(_("sent at (the sender's Date)"), null=True, blank=True)
+    authentication = models.CharField(
+        _("sender authentication (DMARC)"),
+        max_length=8,
+        choices=Authentication.choices,
+        default=Authentication.NONE,
+        help_text=_("From the receiving server's Authentication-Results header."),
+    )
+    authentication_detail = models.CharField(_("authentication results"), max_length=500, blank=True)
+    text_damaged = models.BooleanField(
+        _("text may be damaged"),
+        default=False,
+        help_text=_("Its charset was unknown or wrong: some characters were guessed or replaced."),
+    )
+    access_data_moved = models.BooleanField(
+        _("access data moved"),
+        default=False,
+        help_text=_("Access data in the text was masked and moved to the ticket's encrypted access data."),
+    )
+    notification = models.ForeignKey(
+        "notifications.Notification",
+        verbose_name=_("our e-mail it reports on"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="inbound_reports",
+    )
+    # A message kept without a ticket is shown in the workspace until someone has looked at it.
+    dismissed_at = models.DateTimeField(_("looked at"), null=True, blank=True)
+    dismissed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("looked at by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
     processed_at = models.DateTimeField(_("processed at"), null=True, blank=True)
     outcome = models.CharField(_("outcome"), max_length=32, choices=Outcome.choices, default=Outcome.RECEIVED)
     outcome_detail = models.TextField(_("details"), blank=True)
@@ -213,3 +261,49 @@ class InboundMessage(models.Model):
     @property
     def is_filed(self) -> bool:
         return self.outcome in FILED_OUTCOMES
+
+
+class AutoReply(models.Model):
+    """An answer the helpdesk wrote by itself to an inbound message (e.g. the reminder not to send
+    access data by e-mail). Counted per address: past AUTO_REPLIES_PER_ADDRESS_PER_DAY the answer
+    is recorded as suppressed and not sent, so two helpdesks answering each other stop."""
+
+    class Kind(models.TextChoices):
+        ACCESS_DATA = "access_data", _("Reminder: access data goes through the control panel")
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+        SUPPRESSED = "suppressed", _("Not sent")
+
+    inbound = models.ForeignKey(
+        InboundMessage, verbose_name=_("in answer to"), on_delete=models.CASCADE, related_name="auto_replies"
+    )
+    ticket = models.ForeignKey(
+        "tickets.Ticket",
+        verbose_name=_("ticket"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    to_address = models.CharField(_("to"), max_length=254)
+    language = models.CharField(_("language"), max_length=8, blank=True)
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.QUEUED)
+    detail = models.TextField(_("details"), blank=True)
+    message_id = models.CharField(
+        _("Message-ID"), max_length=255, unique=True, default=mail.new_message_id, editable=False
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("automatic answer")
+        verbose_name_plural = _("automatic answers")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(Lower("to_address"), "created_at", name="mailin_autoreply_address")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} → {self.to_address}"

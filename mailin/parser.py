@@ -1,23 +1,30 @@
 """Reading a raw RFC 822 message: headers, the text, the files, and whether a person wrote it.
 
 Python's `email` package with `policy.default` does the MIME work (RFC 2047 headers, RFC 2231
-file names, transfer encodings). Everything here is lenient: a body in an unknown charset is
-decoded with replacement characters and the fact noted, a broken MIME structure is read as far
-as it goes. Only a message without a usable sender is refused (`ParseError`).
+file names, transfer encodings). Everything here is lenient: a body in an unknown or wrong
+charset is read in the likeliest Cyrillic charset, or with replacement characters, and marked
+as possibly damaged; a broken MIME structure is read as far as it goes. Only a message without
+a usable sender is refused (`ParseError`). A forwarded message (`message/rfc822`) gives its text
+and is kept whole as an `.eml` file; Outlook's `winmail.dat` gives the files inside it
+(tnefparse). Delivery reports and the receiving server's Authentication-Results are read here
+too; what they mean for a ticket is decided in mailin.services.
 """
 
 from __future__ import annotations
 
 import codecs
+import datetime as dt
 import html
 import mimetypes
 import re
 from dataclasses import dataclass, field
 from email import policy
 from email.message import EmailMessage
-from email.parser import BytesHeaderParser, BytesParser
-from email.utils import getaddresses
+from email.parser import BytesHeaderParser, BytesParser, HeaderParser
+from email.utils import getaddresses, parsedate_to_datetime
 from html.parser import HTMLParser
+
+import tnefparse
 
 # How deep forwarded messages inside forwarded messages are read, and how many parts at most.
 MAX_DEPTH = 5
@@ -42,6 +49,55 @@ class MailFile:
 
 
 @dataclass
+class BouncedRecipient:
+    """One recipient of a delivery report: `hard` for a permanent failure (5.x.x)."""
+
+    address: str
+    action: str = ""
+    status: str = ""
+    diagnostic: str = ""
+
+    @property
+    def hard(self) -> bool:
+        if self.status:
+            return self.status.startswith("5")
+        return self.action == "failed"
+
+    @property
+    def failed(self) -> bool:
+        """Given up on: a `delayed` (or `relayed`, `delivered`) report says the mail may still arrive."""
+        return self.action in ("failed", "")
+
+    def reason(self) -> str:
+        parts = [part for part in (self.status, self.diagnostic) if part]
+        return " ".join(parts) or self.action or "undeliverable"
+
+
+@dataclass
+class DeliveryReport:
+    """What a bounce says: the recipients it is about and the Message-IDs of the mail it returns."""
+
+    recipients: list[BouncedRecipient] = field(default_factory=list)
+    message_ids: list[str] = field(default_factory=list)
+    reporting_mta: str = ""
+
+
+@dataclass
+class AuthResults:
+    """The receiving server's verdicts (RFC 8601 Authentication-Results): pass, fail, none..."""
+
+    server: str = ""
+    spf: str = ""
+    dkim: str = ""
+    dmarc: str = ""
+
+    def summary(self) -> str:
+        found = [f"{name}={value}" for name, value in (("spf", self.spf), ("dkim", self.dkim), ("dmarc", self.dmarc))]
+        found = [item for item in found if not item.endswith("=")]
+        return (f"{self.server}: " if self.server else "") + " ".join(found) if found else ""
+
+
+@dataclass
 class ParsedMail:
     message_id: str = ""
     in_reply_to: list[str] = field(default_factory=list)
@@ -51,13 +107,18 @@ class ParsedMail:
     recipients: list[str] = field(default_factory=list)
     subject: str = ""
     date: str = ""
+    sent_at: dt.datetime | None = None
     text: str = ""
+    # Some characters were guessed (unknown or wrong charset) or replaced: agents are told.
+    text_damaged: bool = False
     files: list[MailFile] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     # Lower-cased header name -> raw values, for the automatic-mail checks.
     headers: dict[str, list[str]] = field(default_factory=dict)
     content_type: str = ""
     report_type: str = ""
+    report: DeliveryReport | None = None
+    auth: AuthResults = field(default_factory=AuthResults)
 
     def header(self, name: str) -> str:
         values = self.headers.get(name.lower())
@@ -84,7 +145,7 @@ def _safe_header(msg: EmailMessage, name: str) -> str:
     """A header's decoded value; never raises on a malformed header."""
     try:
         value = msg.get(name)
-    except Exception:  # noqa: BLE001 - a broken header must not stop the message
+    except Exception:  # a broken header must not stop the message
         value = None
     if value is None:
         for key, raw in msg.raw_items():
@@ -98,7 +159,7 @@ def _safe_all(msg: EmailMessage, name: str) -> list[str]:
     try:
         values = msg.get_all(name) or []
         return [_lenient(str(value)) for value in values]
-    except Exception:  # noqa: BLE001
+    except Exception:
         return [_lenient(str(raw)) for key, raw in msg.raw_items() if key.lower() == name.lower()]
 
 
@@ -152,6 +213,13 @@ def plus_tag(address: str) -> str:
     return match["tag"] if match else ""
 
 
+def is_reply_address(address: str, local_part: str) -> bool:
+    """<local_part>+<digits>@any domain: the Reply-To address the helpdesk gives its e-mails
+    (notifications.services.reply_to_address, setting REPLY_ADDRESS_LOCAL_PART)."""
+    match = PLUS_ADDRESS.match(address or "")
+    return bool(match) and match["local"].lower() == local_part.lower() and match["tag"].isdigit()
+
+
 RECIPIENT_HEADERS = ("delivered-to", "x-original-to", "envelope-to", "to", "cc", "resent-to")
 
 
@@ -182,7 +250,7 @@ def peek_headers(raw: bytes) -> HeaderSummary:
             break
     try:
         msg = BytesHeaderParser(policy=policy.default).parsebytes(head)
-    except Exception:  # noqa: BLE001 - whatever it is, it is kept and reported
+    except Exception:  # whatever it is, it is kept and reported
         return HeaderSummary()
     address, name = _sender(msg)
     ids = message_ids(_safe_header(msg, "message-id"))
@@ -201,40 +269,104 @@ def peek_headers(raw: bytes) -> HeaderSummary:
 
 UNKNOWN_CHARSETS = {"unknown-8bit", "x-unknown", "unknown", "x-user-defined"}
 CHARSET_ALIASES = {"cp-1251": "cp1251", "win-1251": "cp1251", "koi8r": "koi8-r", "utf8": "utf-8"}
+# The charsets Russian mail comes in when it says nothing, or something wrong, about it.
+CYRILLIC_CHARSETS = ("cp1251", "koi8-r")
+SINGLE_BYTE_CYRILLIC = {"cp1251", "windows-1251", "koi8-r", "koi8-u", "iso-8859-5", "cp866", "mac-cyrillic"}
+# The most frequent Russian letters: a reading full of them is Russian, one of rare letters,
+# capitals inside words or box-drawing characters is the wrong charset.
+FREQUENT_LETTERS = set("оеаинтсрвлкмдпу")
 
 
-def decode_text(payload: bytes, charset: str | None) -> tuple[str, str]:
-    """Text of a part in its declared charset; (text, note) where note says what went wrong."""
+def _russian_score(text: str) -> float:
+    """How much `text` reads like Russian, per non-ASCII character (about 1 for real text)."""
+    score = 0.0
+    high = 0
+    previous = " "
+    for ch in text:
+        if ord(ch) < 128:
+            previous = ch
+            continue
+        high += 1
+        lower = ch.lower()
+        if "а" <= lower <= "я" or lower == "ё":
+            if ch != lower and previous.isalpha():
+                score -= 1  # a capital inside a word: case inverted, KOI8-R read as cp1251 or back
+            else:
+                score += 1.0 if lower in FREQUENT_LETTERS else 0.6
+        elif ch in "«»—–№…“”„’":
+            score += 0.5
+        else:
+            score -= 2
+        previous = ch
+    return score / high if high else 0.0
+
+
+def _guess_cyrillic(payload: bytes) -> tuple[str, str] | None:
+    """(text, charset) of the likeliest Cyrillic reading, if one reads like Russian."""
+    best = max(((payload.decode(name), name) for name in CYRILLIC_CHARSETS), key=lambda item: _russian_score(item[0]))
+    letters = sum(1 for ch in best[0] if "а" <= ch.lower() <= "я")
+    if letters >= 4 and _russian_score(best[0]) >= 0.6:
+        return best
+    return None
+
+
+@dataclass(frozen=True)
+class Decoded:
+    text: str
+    note: str = ""
+    damaged: bool = False
+
+
+def decode_text(payload: bytes, charset: str | None) -> Decoded:
+    """Text of a part in its declared charset, or the likeliest one when that is unknown or
+    wrong; `note` says what went wrong, `damaged` that characters were guessed or replaced."""
     charset = (charset or "").strip().strip('"').lower()
     charset = CHARSET_ALIASES.get(charset, charset)
     known = bool(charset) and charset not in UNKNOWN_CHARSETS
     if known:
         try:
-            codecs.lookup(charset)
+            charset = codecs.lookup(charset).name
         except LookupError:
             known = False
     if known:
         try:
-            return payload.decode(charset), ""
+            text = payload.decode(charset)
         except UnicodeDecodeError:
-            if charset in ("us-ascii", "ascii"):
-                try:
-                    return payload.decode("utf-8"), ""
-                except UnicodeDecodeError:
-                    pass
-            return (
-                payload.decode(charset, "replace"),
-                f"the text is not valid {charset}; unreadable characters were replaced",
-            )
+            pass
+        else:
+            if charset in SINGLE_BYTE_CYRILLIC and _russian_score(text) < 0:
+                # The Bat! and old Outlooks label windows-1251 as KOI8-R and back.
+                guess = _guess_cyrillic(payload)
+                if guess is not None and guess[1] != charset:
+                    return Decoded(guess[0], f"the text is labelled {charset} but reads as {guess[1]}", True)
+            return Decoded(text)
+        if charset in ("ascii", "us-ascii", "utf-8"):
+            try:
+                return Decoded(payload.decode("utf-8"))
+            except UnicodeDecodeError:
+                pass
+        guess = _guess_cyrillic(payload)
+        if guess is not None:
+            return Decoded(guess[0], f"the text is not valid {charset}; it was read as {guess[1]}", True)
+        return Decoded(
+            payload.decode(charset, "replace"),
+            f"the text is not valid {charset}; unreadable characters were replaced",
+            True,
+        )
     try:
         text = payload.decode("utf-8")
-        note = f"unknown charset “{charset}”; the text was read as UTF-8" if charset else ""
     except UnicodeDecodeError:
-        text = payload.decode("utf-8", "replace")
-        note = (
-            f"unknown charset “{charset or 'none'}”; the text was read as UTF-8 and unreadable characters were replaced"
-        )
-    return text, note
+        pass
+    else:
+        return Decoded(text, f"unknown charset “{charset}”; the text was read as UTF-8" if charset else "")
+    guess = _guess_cyrillic(payload)
+    if guess is not None:
+        return Decoded(guess[0], f"unknown charset “{charset or 'none'}”; the text was read as {guess[1]}", True)
+    return Decoded(
+        payload.decode("utf-8", "replace"),
+        f"unknown charset “{charset or 'none'}”; the text was read as UTF-8 and unreadable characters were replaced",
+        True,
+    )
 
 
 class _HtmlToText(HTMLParser):
@@ -334,7 +466,7 @@ def html_to_text(markup: str) -> str:
     try:
         parser.feed(markup or "")
         parser.close()
-    except Exception:  # noqa: BLE001 - a page the parser chokes on is reduced to its text
+    except Exception:  # a page the parser chokes on is reduced to its text
         return one_line(html.unescape(re.sub(r"<[^>]*>", " ", markup or "")))
     return parser.text()
 
@@ -413,11 +545,13 @@ class _Walker:
     def part_text(self, part: EmailMessage) -> str:
         try:
             payload = part.get_payload(decode=True) or b""
-        except Exception:  # noqa: BLE001
+        except Exception:
             payload = b""
             self.note("a part could not be decoded")
-        text, note = decode_text(payload, part.get_param("charset"))
-        self.note(note)
+        decoded = decode_text(payload, part.get_param("charset"))
+        text = decoded.text
+        self.note(decoded.note)
+        self.parsed.text_damaged |= decoded.damaged
         if part.get_content_subtype() == "html":
             return html_to_text(text)
         return text.replace("\r\n", "\n").replace("\r", "\n")
@@ -426,7 +560,7 @@ class _Walker:
         """The text of `msg`; its files are added to the parsed message."""
         try:
             body = msg.get_body(preferencelist=("plain", "html"))
-        except Exception:  # noqa: BLE001
+        except Exception:
             body = None
         if body is None and not msg.is_multipart() and msg.get_content_maintype() == "text":
             body = msg
@@ -445,6 +579,8 @@ class _Walker:
         if content_type == "message/rfc822":
             self.forwarded(part, texts, depth)
             return
+        if content_type in REPORT_PARTS:
+            return  # a delivery report's machine-readable parts: read by delivery_report
         if part.is_multipart():
             for sub in part.iter_parts():
                 alternative = in_alternative or content_type == "multipart/alternative"
@@ -459,12 +595,33 @@ class _Walker:
             return
         try:
             data = part.get_payload(decode=True) or b""
-        except Exception:  # noqa: BLE001
+        except Exception:
             data = b""
             self.note("a file could not be decoded")
+        is_tnef = content_type == "application/ms-tnef" or filename.lower() == "winmail.dat"
+        if is_tnef and self.tnef(data):
+            return
         inline = disposition == "inline" or (disposition is None and bool(part.get("content-id")))
         name = filename or _generated_name(content_type, len(self.parsed.files) + 1, inline)
         self.parsed.files.append(MailFile(name=name, content_type=content_type, data=data, inline=inline))
+
+    def tnef(self, data: bytes) -> bool:
+        """The files inside Outlook's winmail.dat, in its place; False to keep it as it is."""
+        try:
+            wrapped = tnefparse.TNEF(data, do_checksum=False)
+            found = [(item.long_filename() or item.name, item.data) for item in wrapped.attachments]
+        except Exception:  # tnefparse raises whatever its reading of a broken file hits
+            self.note("winmail.dat could not be read; it is kept as it came")
+            return False
+        found = [(one_line(_lenient(str(name))), payload) for name, payload in found if payload]
+        if not found:
+            self.note("winmail.dat (Outlook's formatting) held no files")
+            return True
+        for name, payload in found:
+            name = name or _generated_name("application/octet-stream", len(self.parsed.files) + 1, False)
+            content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
+            self.parsed.files.append(MailFile(name=name, content_type=content_type, data=payload))
+        return True
 
     def forwarded(self, part, texts: list[str], depth: int) -> None:
         inner = part.get_payload(0) if part.is_multipart() else None
@@ -485,12 +642,21 @@ class _Walker:
                 header.append(f"{label}: {value}")
         text = self.body_and_files(inner, depth + 1)
         texts.append("\n".join(header) + "\n\n" + text)
+        # And the message itself, whole: its headers, its route, its own attachments.
+        subject = re.sub(r'[\\/:*?"<>|]+', " ", one_line(_safe_header(inner, "subject")))[:100].strip(" .")
+        try:
+            data = inner.as_bytes(policy=inner.policy.clone(refold_source="none"))
+        except Exception:  # a forwarded message the generator cannot write back is still read
+            self.note("a forwarded message could not be kept as a file")
+            return
+        name = f"{subject or 'forwarded message'}.eml"
+        self.parsed.files.append(MailFile(name=name, content_type="message/rfc822", data=data))
 
 
 def _filename(part: EmailMessage) -> str:
     try:
         name = part.get_filename() or ""
-    except Exception:  # noqa: BLE001
+    except Exception:
         name = ""
     return one_line(_lenient(name))
 
@@ -507,7 +673,7 @@ def parse(raw: bytes) -> ParsedMail:
         raise ParseError("the message is empty")
     try:
         msg = BytesParser(policy=policy.default).parsebytes(raw)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise ParseError(f"the message cannot be read: {exc}") from exc
     if not list(msg.raw_items()):
         raise ParseError("the message has no headers")
@@ -529,12 +695,17 @@ def parse(raw: bytes) -> ParsedMail:
     parsed.recipients = _recipients(msg)
     parsed.subject = one_line(_safe_header(msg, "subject"))
     parsed.date = _safe_header(msg, "date")
+    parsed.sent_at = parse_date(parsed.date)
     parsed.content_type = msg.get_content_type()
     parsed.report_type = (msg.get_param("report-type") or "").lower() if parsed.content_type else ""
     if "\ufffd" in parsed.subject or "\ufffd" in parsed.from_name:
         parsed.notes.append("some characters of the headers could not be decoded")
     walker = _Walker(parsed)
     parsed.text = walker.body_and_files(msg, 0)
+    if "\ufffd" in parsed.subject:
+        parsed.text_damaged = True
+    if parsed.content_type == "multipart/report" or parsed.headers.get("x-failed-recipients"):
+        parsed.report = delivery_report(msg, parsed)
     defects = {type(defect).__name__ for defect in msg.defects}
     for part in msg.walk():
         defects |= {type(defect).__name__ for defect in getattr(part, "defects", [])}
@@ -543,11 +714,119 @@ def parse(raw: bytes) -> ParsedMail:
     return parsed
 
 
+# --- dates, delivery reports, authentication -----------------------------------------------
+
+REPORT_PARTS = ("message/delivery-status", "text/rfc822-headers", "message/disposition-notification")
+# Dates outside these years are a broken clock or a forged header, not a time worth showing.
+SANE_YEARS = range(1990, 2200)
+
+
+def parse_date(value: str) -> dt.datetime | None:
+    """The Date header as an aware datetime; None when missing or unreadable."""
+    if not value:
+        return None
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if moment is None or moment.year not in SANE_YEARS:
+        return None
+    if moment.tzinfo is None:  # "-0000": the sender's zone is unknown; the time is UTC
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment
+
+
+def _field_value(value) -> str:
+    """`rfc822; user@example.com` -> `user@example.com`; `smtp; 550 ...` -> `550 ...`."""
+    text = one_line(_lenient(str(value or "")))
+    kind, sep, rest = text.partition(";")
+    return rest.strip() if sep and " " not in kind.strip() else text
+
+
+def delivery_report(msg: EmailMessage, parsed: ParsedMail) -> DeliveryReport:
+    """The recipients and returned Message-IDs of a bounce (RFC 3464, Exchange's and Exim's too)."""
+    report = DeliveryReport()
+    for part in msg.walk():
+        content_type = part.get_content_type()
+        if content_type == "message/delivery-status":
+            blocks = part.get_payload() if isinstance(part.get_payload(), list) else []
+            for block in blocks:
+                if block.get("reporting-mta") and not report.reporting_mta:
+                    report.reporting_mta = _field_value(block.get("reporting-mta"))
+                recipient = _field_value(block.get("final-recipient") or block.get("original-recipient"))
+                if "@" not in recipient:
+                    continue
+                report.recipients.append(
+                    BouncedRecipient(
+                        address=recipient.strip("<>").lower(),
+                        action=one_line(str(block.get("action") or "")).lower(),
+                        status=one_line(str(block.get("status") or "")),
+                        diagnostic=_field_value(block.get("diagnostic-code"))[:500],
+                    )
+                )
+        elif content_type == "text/rfc822-headers":
+            try:
+                headers = HeaderParser(policy=policy.default).parsestr(part.get_content())
+            except Exception:  # the returned headers are a hint; a broken block is skipped
+                headers = None
+            if headers is not None:
+                report.message_ids += message_ids(_safe_header(headers, "message-id"))
+        elif content_type == "message/rfc822":
+            inner = part.get_payload(0) if part.is_multipart() else None
+            if isinstance(inner, EmailMessage):
+                report.message_ids += message_ids(_safe_header(inner, "message-id"))
+    if not report.recipients:
+        # Exim and qmail: no machine-readable part, the failed addresses in a header.
+        for _name, address in addresses(parsed.headers.get("x-failed-recipients", [])):
+            report.recipients.append(BouncedRecipient(address=address.lower(), action="failed"))
+    if not report.message_ids:
+        report.message_ids = [item for item in MESSAGE_ID.findall(parsed.text) if "@" in item]
+    report.message_ids = list(dict.fromkeys(report.message_ids))
+    return report
+
+
+AUTH_METHOD = re.compile(r"\b(spf|dkim|dmarc)\s*=\s*([a-z]+)", re.I)
+COMMENT = re.compile(r"\([^()]*\)")
+
+
+def authentication_results(parsed: ParsedMail, *, server: str = "") -> AuthResults:
+    """The verdicts of the receiving server: the Authentication-Results header it added, the
+    topmost one (a sender can put any below it), or the one of `server` when it is named."""
+    for value in parsed.headers.get("authentication-results", []):
+        text = COMMENT.sub(" ", value)
+        authserv, _sep, rest = text.partition(";")
+        authserv_id = (authserv.split() or [""])[0].lower()
+        if server and authserv_id != server:
+            continue
+        found: dict[str, list[str]] = {}
+        for method, result in AUTH_METHOD.findall(rest):
+            found.setdefault(method.lower(), []).append(result.lower())
+        return AuthResults(
+            server=authserv_id,
+            spf=_verdict(found.get("spf", [])),
+            dkim=_verdict(found.get("dkim", [])),
+            dmarc=_verdict(found.get("dmarc", [])),
+        )
+    return AuthResults()
+
+
+def _verdict(values: list[str]) -> str:
+    """One method's result; of several signatures (DKIM), one that passes is enough."""
+    if "pass" in values:
+        return "pass"
+    return values[0] if values else ""
+
+
 # --- mail nobody wrote ----------------------------------------------------------------------
 
-AUTO_PRECEDENCE = {"bulk", "junk", "list", "auto_reply", "auto-reply"}
+BULK_PRECEDENCE = {"bulk", "junk", "list"}
+AUTO_PRECEDENCE = {"auto_reply", "auto-reply"}
+LIST_HEADERS = ("list-id", "list-unsubscribe", "list-post")
 AUTO_HEADERS = ("x-autoreply", "x-autorespond", "x-autogenerated", "x-autoresponder")
 BOUNCE_SENDERS = re.compile(r"^(mailer-daemon|postmaster|mail-daemon|mailerdaemon)@", re.I)
+# Put on every e-mail the helpdesk sends (notifications.services.build_message); no other
+# system writes it, so mail carrying it at the top is ours coming back.
+OWN_TICKET_HEADER = "x-helpdesk-ticket"
 
 
 def own_message_id(message_id: str, domain: str) -> bool:
@@ -555,32 +834,58 @@ def own_message_id(message_id: str, domain: str) -> bool:
     if not message_id or "@" not in message_id or not domain:
         return False
     right = message_id.rsplit("@", 1)[1].lower().rstrip(">")
+    domain = domain.lower()
     return right == domain or right.endswith("." + domain)
 
 
-def classify(parsed: ParsedMail, *, own_addresses: set[str], message_id_domain: str) -> tuple[str, str] | None:
-    """("ignored_loop" | "ignored_bounce" | "ignored_auto_reply", why) for mail no person wrote."""
+def _loop_values(parsed: ParsedMail) -> set[str]:
+    values: set[str] = set()
+    for value in parsed.headers.get("x-loop", []):
+        values |= {item.strip("<> ").lower() for item in re.split(r"[\s,]+", value) if item.strip("<> ")}
+    return values
+
+
+def classify(
+    parsed: ParsedMail,
+    *,
+    own_addresses: set[str],
+    message_id_domain: str,
+    reply_local_part: str,
+    loop_token: str = "",
+) -> tuple[str, str] | None:
+    """("ignored_loop" | "ignored_bounce" | "ignored_auto_reply" | "ignored_bulk", why) for mail
+    no person wrote."""
     sender = parsed.from_address.lower()
     if own_message_id(parsed.message_id, message_id_domain):
         return "ignored_loop", f"the Message-ID <{parsed.message_id}> is one of the helpdesk's own"
-    if base_address(sender) in own_addresses or (sender.startswith("support+") and plus_tag(sender).isdigit()):
+    loops = _loop_values(parsed) & ({loop_token.lower()} | own_addresses if loop_token else own_addresses)
+    if loops:
+        return "ignored_loop", f"X-Loop: {sorted(loops)[0]} is the helpdesk's own"
+    if OWN_TICKET_HEADER in parsed.headers:
+        return "ignored_loop", "it carries the helpdesk's own X-Helpdesk-Ticket header"
+    if base_address(sender) in own_addresses or is_reply_address(sender, reply_local_part):
         return "ignored_loop", f"the sender {parsed.from_address} is the helpdesk's own address"
     null_sender = parsed.header("return-path").replace(" ", "") == "<>"
     if parsed.content_type == "multipart/report" and parsed.report_type == "delivery-status":
         return "ignored_bounce", "a delivery status report (multipart/report)"
-    if BOUNCE_SENDERS.match(sender):
+    if BOUNCE_SENDERS.match(sender) or "x-failed-recipients" in parsed.headers:
         return "ignored_bounce", f"sent by {parsed.from_address}"
     if parsed.content_type == "multipart/report":
         return "ignored_auto_reply", f"an automatic report ({parsed.report_type or 'unknown type'})"
     auto_submitted = parsed.header("auto-submitted").split(";")[0].strip().lower()
     if auto_submitted and auto_submitted != "no":
         return "ignored_auto_reply", f"Auto-Submitted: {auto_submitted}"
-    precedence = parsed.header("precedence").strip().lower()
-    if precedence in AUTO_PRECEDENCE:
-        return "ignored_auto_reply", f"Precedence: {precedence}"
     for name in AUTO_HEADERS:
         if name in parsed.headers:
             return "ignored_auto_reply", f"{name.title()} header"
+    precedence = parsed.header("precedence").strip().lower()
+    if precedence in AUTO_PRECEDENCE:
+        return "ignored_auto_reply", f"Precedence: {precedence}"
+    if precedence in BULK_PRECEDENCE:
+        return "ignored_bulk", f"Precedence: {precedence}"
+    for name in LIST_HEADERS:
+        if name in parsed.headers:
+            return "ignored_bulk", f"{name.title()} header (a mailing list or a newsletter)"
     if null_sender:
         return "ignored_auto_reply", "sent with an empty return path (<>)"
     return None

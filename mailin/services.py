@@ -10,13 +10,23 @@ Unknown senders: a ticket needs a customer, so mail from an address without a cu
 account is filed for a placeholder (an inactive customer without a password, see
 accounts.services.customer_for_address) and marked unmatched; an agent links it to the real
 account with `link_sender`, which also makes later mail from that address go to that account.
+
+Our own mail coming back (by its Message-ID, X-Loop or X-Helpdesk-Ticket) is never filed; a
+delivery report on one of our e-mails fails it (notifications.services.notification_bounced)
+and counts the bounce against the address. A message whose DMARC check failed at the receiving
+server is filed as from an unverified sender and never added to an existing ticket. Access data
+in the text is masked and moved to the ticket's encrypted access data (mailin.credentials,
+tickets.services.secret_store_from_email), and the sender gets one automatic reminder, at most
+AUTO_REPLIES_PER_ADDRESS_PER_DAY automatic answers per address a day (`AutoReply`).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import logging
 import re
+import smtplib
 import tempfile
 import uuid
 from dataclasses import dataclass
@@ -24,20 +34,28 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.files.base import File
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import IntegrityError, transaction
+from django.core.mail import EmailMessage
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Q
 from django.db.models.functions import Lower
 from django.template.defaultfilters import filesizeformat
-from django.utils import timezone
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from accounts.models import Role, User
-from accounts.services import customer_for_address
+from accounts.services import PLACEHOLDER_PREFIX, customer_for_address, placeholder_for_staff_address
+from helpdesk import mail as own_mail
 from helpdesk.errors import Conflict, DomainError, NotFound, PermissionDenied
-from mailin import conf, parser
-from mailin.models import FILED_OUTCOMES, InboundMessage, Mailbox, Outcome, Source
+from mailin import credentials, parser
+from mailin import selectors as mailin_selectors
+from mailin.models import FILED_OUTCOMES, Authentication, AutoReply, InboundMessage, Mailbox, Outcome, Source
+from notifications import services as notification_services
+from notifications.models import Notification
 from tickets import services as ticket_services
-from tickets.models import Category, Channel, Message, Status, Ticket
+from tickets.events import system_reason
+from tickets.models import Category, Channel, Message, Status, SystemReason, Ticket
 from tickets.selectors import can_work_ticket, customer_can_see_ticket
 from tickets.uploads import clean_filename, validate_upload
 
@@ -48,7 +66,6 @@ SUBJECT_NUMBER = re.compile(
     r"\[#?(\d{4,12})\]|#(\d{4,12})\b|\b(?:ticket|заявка|тикет|обращение)\s*(?:#|№|no\.?)?\s*(\d{4,12})\b",
     re.IGNORECASE,
 )
-PLACEHOLDER_PREFIX = "email-"
 CHUNK = 1024 * 1024
 
 
@@ -63,11 +80,16 @@ def receive(source, *, origin: str, mailbox: Mailbox | None = None) -> InboundMe
     inbound = store(source, origin=origin, mailbox=mailbox)
     if inbound.outcome == Outcome.RECEIVED:
         process(inbound)
+    elif inbound.outcome == Outcome.DUPLICATE and inbound.duplicate_of.outcome == Outcome.RECEIVED:
+        # Stored by a delivery that died before filing it (the MTA was told to retry): file it now.
+        process(inbound.duplicate_of)
+        inbound.ticket_id = inbound.duplicate_of.ticket_id
+        InboundMessage.objects.filter(pk=inbound.pk).update(ticket_id=inbound.ticket_id)
     return inbound
 
 
 def _spool(source) -> tuple[tempfile.SpooledTemporaryFile, int, str]:
-    spool = tempfile.SpooledTemporaryFile(max_size=conf.inline_bytes())  # noqa: SIM115 - returned open
+    spool = tempfile.SpooledTemporaryFile(max_size=settings.INBOUND_INLINE_BYTES)  # noqa: SIM115 - returned open
     digest = hashlib.sha256()
     size = 0
     if isinstance(source, bytes | bytearray | memoryview):
@@ -110,13 +132,13 @@ def store(source, *, origin: str, mailbox: Mailbox | None = None) -> InboundMess
             subject=summary.subject,
             received_at=timezone.now(),
         )
-        if size > conf.max_bytes():
+        if size > settings.INBOUND_MAX_BYTES:
             inbound.outcome = Outcome.REJECTED_TOO_LARGE
             inbound.outcome_detail = _(
                 "The message is %(size)s MB; messages over %(limit)s MB are kept here but not filed."
-            ) % {"size": round(size / 1048576, 1), "limit": round(conf.max_bytes() / 1048576, 1)}
+            ) % {"size": round(size / 1048576, 1), "limit": round(settings.INBOUND_MAX_BYTES / 1048576, 1)}
             inbound.processed_at = inbound.received_at
-        if size > conf.inline_bytes():
+        if size > settings.INBOUND_INLINE_BYTES:
             inbound.raw_file.save(f"{uuid.uuid4().hex}.eml", File(spool), save=False)
         else:
             inbound.raw = spool.read()
@@ -167,7 +189,7 @@ def own_addresses() -> set[str]:
     """Addresses the helpdesk sends from or receives at: mail from them is our own."""
     found = {address.lower() for address in Mailbox.objects.values_list("address", flat=True)}
     for name in ("DEFAULT_FROM_EMAIL", "SERVER_EMAIL"):
-        pairs = parser.addresses([getattr(settings, name, "") or ""])
+        pairs = parser.addresses([getattr(settings, name)])
         found |= {parser.base_address(address) for _name, address in pairs}
     return found
 
@@ -191,14 +213,19 @@ def _finish(inbound: InboundMessage, outcome: str, detail: str = "", **fields) -
 
 def process(inbound: InboundMessage) -> InboundMessage:
     """Read a stored message and file it; the outcome says what happened. Never raises for a
-    problem of the message itself: that is recorded, the raw message stays for inspection."""
+    problem of the message itself: that is recorded, the raw message stays for inspection.
+    A database that cannot be reached raises (the caller asks the MTA to retry)."""
     try:
-        return _process(inbound)
+        _process(inbound)
+    except DatabaseError:
+        raise
     except Exception as exc:
         logger.exception("inbound e-mail %s could not be processed", inbound.pk)
         return _finish(
             inbound, Outcome.FAILED, _("Processing failed: %(error)s") % {"error": f"{type(exc).__name__}: {exc}"}
         )
+    send_auto_replies(inbound)
+    return inbound
 
 
 def _process(inbound: InboundMessage) -> InboundMessage:
@@ -213,11 +240,31 @@ def _process(inbound: InboundMessage) -> InboundMessage:
     inbound.from_name = mail.from_name[:200]
     inbound.to_addresses = ", ".join(mail.recipients)
     inbound.subject = mail.subject
+    inbound.sent_at = mail.sent_at
+    inbound.text_damaged = mail.text_damaged
+    auth = parser.authentication_results(mail, server=settings.INBOUND_AUTHSERV_ID)
+    inbound.authentication = {"pass": Authentication.PASS, "fail": Authentication.FAIL}.get(
+        auth.dmarc, Authentication.NONE
+    )
+    inbound.authentication_detail = auth.summary()[:500]
     notes = list(mail.notes)
 
-    verdict = parser.classify(mail, own_addresses=own_addresses(), message_id_domain=conf.message_id_domain())
+    ours = own_message(mail.message_id)
+    if ours is not None:
+        return _finish(inbound, Outcome.IGNORED_LOOP, _join(ours[1], notes), notification=ours[0])
+    verdict = parser.classify(
+        mail,
+        own_addresses=own_addresses(),
+        message_id_domain=settings.MESSAGE_ID_DOMAIN,
+        reply_local_part=settings.REPLY_ADDRESS_LOCAL_PART,
+        loop_token=own_mail.loop_token(),
+    )
     if verdict is not None:
         outcome, why = verdict
+        if outcome == Outcome.IGNORED_BOUNCE and mail.report is not None:
+            with transaction.atomic():
+                notification, about = record_bounce(mail.report)
+            return _finish(inbound, outcome, _join(why, [*about, *notes]), notification=notification)
         return _finish(inbound, outcome, _join(why, notes))
 
     if inbound.mailbox is None:
@@ -287,20 +334,7 @@ def _customer_for_address(address: str, name: str) -> User:
 
 
 def _staff_address_placeholder(address: str, name: str) -> User:
-    digest = hashlib.sha256(address.lower().encode()).hexdigest()[:16]
-    user = User.objects.filter(username=f"{PLACEHOLDER_PREFIX}{digest}").first()
-    if user is None:
-        user = User(
-            username=f"{PLACEHOLDER_PREFIX}{digest}",
-            email="",
-            role=Role.CUSTOMER,
-            is_active=False,
-            first_name=(name or "").strip()[:150],
-            last_name=f"({address})"[:150],
-        )
-        user.set_unusable_password()
-        user.save()
-    return user
+    return placeholder_for_staff_address(email=address, name=name)
 
 
 @dataclass
@@ -315,7 +349,9 @@ def _candidates(mail: parser.ParsedMail, own: set[str]) -> list[tuple[int | Tick
     found: list[tuple[int | Ticket, str]] = []
     for address in mail.recipients:
         tag = parser.plus_tag(address)
-        if tag.isdigit() and (parser.base_address(address) in own or address.lower().startswith("support+")):
+        if tag.isdigit() and (
+            parser.base_address(address) in own or parser.is_reply_address(address, settings.REPLY_ADDRESS_LOCAL_PART)
+        ):
             found.append((int(tag), _("the address %(address)s") % {"address": address}))
     ids = [*mail.in_reply_to, *reversed(mail.references)]
     if ids:
@@ -325,6 +361,12 @@ def _candidates(mail: parser.ParsedMail, own: set[str]) -> list[tuple[int | Tick
             .exclude(outcome=Outcome.DUPLICATE)
             .select_related("ticket")
         }
+        # The e-mails the helpdesk sent: a reply whose client dropped the subject's number
+        # still names the notification it answers.
+        wrapped = [f"<{message_id}>" for message_id in ids]
+        for model in (Notification, AutoReply):
+            for row in model.objects.filter(message_id__in=wrapped, ticket__isnull=False).select_related("ticket"):
+                earlier.setdefault(row.message_id.strip("<>"), row.ticket)
         for message_id in ids:
             if message_id in earlier:
                 found.append((earlier[message_id], _("the reference to <%(id)s>") % {"id": message_id}))
@@ -420,12 +462,34 @@ def _subject(subject: str) -> str:
     return subject
 
 
+def _masked(text: str, notes: list[str]) -> tuple[str, credentials.Found]:
+    """The text with any access data masked (mailin.credentials), and what was found."""
+    found = credentials.find(text)
+    if found:
+        text = (
+            found.text
+            + "\n\n"
+            + _(
+                "[Access data in this e-mail was moved to the ticket's encrypted access data: e-mail is not a safe "
+                "place for it.]"
+            )
+        )
+        notes.append(_("access data in the text was masked and moved to the encrypted access data"))
+    return text, found
+
+
 def _file(inbound: InboundMessage, mail: parser.ParsedMail, notes: list[str]) -> InboundMessage:
     sender = resolve_sender(mail.from_address, mail.from_name)
     if sender.note:
         notes.append(sender.note)
     target, target_notes = find_target(mail, sender)
     notes.extend(target_notes)
+    unverified = inbound.authentication == Authentication.FAIL
+    if unverified:
+        notes.append(
+            _("the receiving server's DMARC check failed (%(results)s): filed as from an unverified sender")
+            % {"results": inbound.authentication_detail or "dmarc=fail"}
+        )
     accepted, refused = _files(mail)
     common = {
         "sender": sender.user,
@@ -433,24 +497,44 @@ def _file(inbound: InboundMessage, mail: parser.ParsedMail, notes: list[str]) ->
         "attachments_kept": len(accepted),
         "attachments_refused": len(refused),
     }
-    if target is not None and target.ticket.status != Status.CLOSED:
+    if target is not None and target.ticket.status != Status.CLOSED and not unverified:
+        text, found = _masked(parser.strip_reply(mail.text) or mail.text, notes)
         message = ticket_services.message_add(
             ticket=target.ticket,
             author=target.author,
-            body=_body(parser.strip_reply(mail.text) or mail.text, refused),
+            body=_body(text, refused),
             kind=Message.Kind.PUBLIC,
             attachments=accepted,
         )
+        if found:
+            ticket_services.secret_store_from_email(
+                ticket=target.ticket, sender=target.author, access_data=found.access_data
+            )
+            _remind_about_access_data(inbound, target.ticket, mail)
         detail = _join(
             _("Added to ticket #%(number)s by %(how)s.") % {"number": target.ticket.number, "how": target.how}, notes
         )
-        return _finish(inbound, Outcome.THREADED, detail, ticket=target.ticket, ticket_message=message, **common)
+        return _finish(
+            inbound,
+            Outcome.THREADED,
+            detail,
+            ticket=target.ticket,
+            ticket_message=message,
+            access_data_moved=bool(found),
+            **common,
+        )
 
     text = mail.text
     extra = ""
-    if target is not None:  # a reply to a closed ticket opens a new one that names it
+    if target is not None and unverified:  # a forged reply must not join the customer's ticket
+        text = parser.strip_reply(text) or text
+        extra = _("Says it answers ticket #%(number)s; not added to it, as its sender is not verified.") % {
+            "number": target.ticket.number
+        }
+    elif target is not None:  # a reply to a closed ticket opens a new one that names it
         text = parser.strip_reply(text) or text
         extra = _("Follow-up to ticket #%(number)s.") % {"number": target.ticket.number}
+    text, found = _masked(text, notes)
     mailbox = inbound.mailbox
     category = mailbox.category if mailbox is not None else Category.GENERAL
     ticket = ticket_services.ticket_create(
@@ -461,18 +545,166 @@ def _file(inbound: InboundMessage, mail: parser.ParsedMail, notes: list[str]) ->
         channel=Channel.EMAIL,
         attachments=accepted,
         allow_inactive=not sender.user.is_active,
+        sender_verified=not unverified,
     )
     if mailbox is not None and mailbox.line_id and mailbox.line_id != ticket.line_id and mailbox.line.is_active:
         ticket = ticket_services.ticket_system_transfer(
-            ticket=ticket, to_line=mailbox.line, reason_code="mailbox", address=mailbox.address
+            ticket=ticket, to_line=mailbox.line, reason_code=SystemReason.MAILBOX, address=mailbox.address
         )
+    if found:
+        ticket_services.secret_store_from_email(ticket=ticket, sender=sender.user, access_data=found.access_data)
+        _remind_about_access_data(inbound, ticket, mail)
     outcome = Outcome.TICKET_CREATED if sender.matched else Outcome.UNMATCHED_TICKET_CREATED
     detail = _("Ticket #%(number)s created.") % {"number": ticket.number}
     if not sender.matched:
         detail += " " + _("The sender %(address)s has no customer account; an agent can link it.") % {
             "address": mail.from_address
         }
-    return _finish(inbound, outcome, _join(detail, notes), ticket=ticket, **common)
+    return _finish(inbound, outcome, _join(detail, notes), ticket=ticket, access_data_moved=bool(found), **common)
+
+
+# --- our own mail coming back: loops and bounces -------------------------------------------
+
+
+def own_message(message_id: str) -> tuple[Notification | None, str] | None:
+    """(notification, why) when this Message-ID is one the helpdesk gave an e-mail it sent,
+    whatever domain it was made in (the setting may have changed since)."""
+    if not message_id:
+        return None
+    wrapped = f"<{message_id}>"
+    notification = Notification.objects.filter(message_id=wrapped).select_related("ticket").first()
+    if notification is not None:
+        return notification, _("our own e-mail (notification %(id)s on ticket #%(number)s) came back") % {
+            "id": notification.pk,
+            "number": notification.ticket.number,
+        }
+    answer = AutoReply.objects.filter(message_id=wrapped).first()
+    if answer is not None:
+        return None, _("our own automatic answer %(id)s came back") % {"id": answer.pk}
+    return None
+
+
+def record_bounce(report: parser.DeliveryReport) -> tuple[Notification | None, list[str]]:
+    """A delivery report on mail we sent: the notification (or automatic answer) it names is
+    failed with the report's reason, and a hard bounce counts against the address."""
+    failed = [recipient for recipient in report.recipients if recipient.failed]
+    if not report.message_ids:
+        return None, [_("it names none of our e-mails")]
+    if not failed:
+        delayed = report.recipients[0].reason() if report.recipients else ""
+        return None, [_("delivery is only delayed (%(reason)s); nothing was changed") % {"reason": delayed}]
+    recipient = failed[0]
+    reason = recipient.reason()
+    notification = notification_services.notification_bounced(message_ids=report.message_ids, reason=reason)
+    if notification is not None:
+        address = notification.email
+        about = _("notification %(id)s to %(address)s marked failed: %(reason)s") % {
+            "id": notification.pk,
+            "address": address,
+            "reason": reason,
+        }
+    else:
+        wrapped = [f"<{item}>" for item in report.message_ids]
+        answer = AutoReply.objects.select_for_update().filter(message_id__in=wrapped).first()
+        if answer is None:
+            return None, [_("it names none of our e-mails")]
+        answer.status = AutoReply.Status.FAILED
+        answer.detail = _("Bounced: %(reason)s") % {"reason": reason}
+        answer.save(update_fields=["status", "detail"])
+        address = answer.to_address
+        about = _("automatic answer %(id)s to %(address)s marked failed: %(reason)s") % {
+            "id": answer.pk,
+            "address": address,
+            "reason": reason,
+        }
+    row = notification_services.address_bounced(email=address, reason=reason, hard=recipient.hard)
+    notes = [about]
+    if row.suppressed:
+        notes.append(_("%(address)s is no longer mailed until staff clear it") % {"address": address})
+    return notification, notes
+
+
+# --- automatic answers ---------------------------------------------------------------------
+
+
+def _remind_about_access_data(inbound: InboundMessage, ticket: Ticket, mail: parser.ParsedMail) -> AutoReply:
+    """Queue the reminder that access data goes through the control panel (sent once the
+    filing commits, by `send_auto_replies`), unless the address has had its share today."""
+    address = mail.from_address
+    answer = AutoReply(
+        inbound=inbound,
+        ticket=ticket,
+        kind=AutoReply.Kind.ACCESS_DATA,
+        to_address=address,
+        language=ticket.language,
+    )
+    since = timezone.now() - dt.timedelta(days=1)
+    recent = (
+        AutoReply.objects.annotate(address_lower=Lower("to_address"))
+        .filter(address_lower=address.lower(), created_at__gte=since)
+        .exclude(status=AutoReply.Status.SUPPRESSED)
+        .count()
+    )
+    why = ""
+    if inbound.authentication == Authentication.FAIL:
+        why = _("not sent: the sender is not verified, and the address may not be theirs")
+    elif recent >= settings.AUTO_REPLIES_PER_ADDRESS_PER_DAY:
+        why = _("not sent: %(count)s automatic answers went to this address in the last day") % {"count": recent}
+    elif notification_services.suppressed_addresses([address]):
+        why = _("not sent: mail to this address bounces")
+    if why:
+        answer.status = AutoReply.Status.SUPPRESSED
+        answer.detail = why
+    answer.save(force_insert=True)
+    return answer
+
+
+def send_auto_replies(inbound: InboundMessage) -> None:
+    """Send the automatic answers filing this message queued (after it committed). A mail server
+    that refuses is recorded on the answer, never raised: the message is filed either way."""
+    for answer in AutoReply.objects.filter(inbound=inbound, status=AutoReply.Status.QUEUED).select_related("ticket"):
+        try:
+            _auto_reply_message(answer, inbound).send(fail_silently=False)
+        except (smtplib.SMTPException, OSError) as exc:
+            answer.status = AutoReply.Status.FAILED
+            answer.detail = f"{type(exc).__name__}: {exc}"[:2000]
+            answer.save(update_fields=["status", "detail"])
+            logger.warning("automatic answer %s to %s failed: %s", answer.pk, answer.to_address, answer.detail)
+        else:
+            answer.status = AutoReply.Status.SENT
+            answer.sent_at = timezone.now()
+            answer.save(update_fields=["status", "sent_at"])
+            logger.info("automatic answer %s (%s) sent to %s", answer.pk, answer.kind, answer.to_address)
+
+
+def _auto_reply_message(answer: AutoReply, inbound: InboundMessage) -> EmailMessage:
+    ticket = answer.ticket
+    context = {"number": ticket.number if ticket else None, "url": _panel_url(ticket)}
+    with translation.override(answer.language or settings.LANGUAGE_CODE):
+        subject = _("Please do not send access data by e-mail")
+        if ticket is not None:
+            subject = f"[#{ticket.number}] {subject}"
+        body = render_to_string(f"mailin/email/{answer.kind}.txt", context)
+    headers = {"Message-ID": answer.message_id, **own_mail.loop_headers()}
+    if inbound.message_id:
+        headers |= {"In-Reply-To": f"<{inbound.message_id}>", "References": f"<{inbound.message_id}>"}
+    if ticket is not None:
+        headers["X-Helpdesk-Ticket"] = str(ticket.number)
+    return EmailMessage(
+        subject=subject,
+        body=body,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[answer.to_address],
+        reply_to=[notification_services.reply_to_address(ticket)] if ticket is not None else None,
+        headers=headers,
+    )
+
+
+def _panel_url(ticket: Ticket | None) -> str:
+    site = settings.SITE_URL.rstrip("/")
+    if not site or ticket is None:
+        return ""
+    return site + reverse("panel-ticket", args=[ticket.number])
 
 
 # --- after the fact -------------------------------------------------------------------------
@@ -505,9 +737,11 @@ def link_sender(*, inbound_message: InboundMessage, customer: User, actor: User)
     if placeholder is not None and placeholder.username.startswith(PLACEHOLDER_PREFIX) and not placeholder.is_active:
         tickets = Ticket.objects.filter(Q(pk=ticket.pk) | Q(customer=placeholder))
     moved = []
-    reason = _("E-mail from %(address)s recognised as this customer's.") % {"address": inbound.from_address}
-    for item in tickets.select_for_update(of=("self",)).select_related("customer"):
-        ticket_services.change_customer(ticket=item, actor=actor, customer=customer, reason=reason, now=now)
+    reason = system_reason(SystemReason.SENDER_LINKED, address=inbound.from_address)
+    for item in tickets.select_for_update(of=("self",)).select_related("line"):
+        if item.pk != ticket.pk and not can_work_ticket(actor, item):
+            continue  # in a line the agent does not work in: its staff can link it from there
+        ticket_services.ticket_change_customer(ticket=item, actor=actor, customer=customer, reason=reason)
         moved.append(item.number)
     inbound.linked_customer = customer
     inbound.linked_by = actor
@@ -521,4 +755,20 @@ def link_sender(*, inbound_message: InboundMessage, customer: User, actor: User)
         actor.username,
         ", ".join(f"#{number}" for number in moved),
     )
+    return inbound
+
+
+@transaction.atomic
+def kept_dismiss(*, inbound_message: InboundMessage, actor: User) -> InboundMessage:
+    """Staff have looked at a message kept without a ticket (and filed it by hand, or found
+    nothing to file): the workspace stops showing it. The raw message stays in the admin."""
+    inbound = InboundMessage.objects.select_for_update(of=("self",)).get(pk=inbound_message.pk)
+    if not actor.is_support_staff:
+        raise PermissionDenied(_("Only support staff may do this."))
+    if not mailin_selectors.kept_without_ticket(user=actor).filter(pk=inbound.pk).exists():
+        raise NotFound(_("No such e-mail waiting to be looked at."))
+    inbound.dismissed_at = timezone.now()
+    inbound.dismissed_by = actor
+    inbound.save(update_fields=["dismissed_at", "dismissed_by"])
+    logger.info("inbound e-mail %s kept without a ticket: looked at by %s", inbound.pk, actor.username)
     return inbound

@@ -16,10 +16,11 @@ import uuid
 
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
-from mailin import conf, services
+from mailin import services
 from mailin.models import Mailbox, Source
 
 logger = logging.getLogger(__name__)
@@ -64,7 +65,7 @@ def poll_mailbox(mailbox: Mailbox) -> dict:
         status, data = conn.uid("SEARCH", None, "UNSEEN")
         if status != "OK":
             raise ImapError("the search for unseen messages failed")
-        uids = (data[0] or b"").split()[: conf.poll_batch()]
+        uids = (data[0] or b"").split()[: settings.INBOUND_POLL_BATCH]
         for uid in uids:
             status, fetched = conn.uid("FETCH", uid, "(BODY.PEEK[])")
             raw = _fetched_bytes(fetched) if status == "OK" else None

@@ -1,16 +1,17 @@
 """Outbound e-mail: one row per message sent (or tried), and what each agent wants to hear about."""
 
-import uuid
-
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from helpdesk import mail
 
 
 def new_message_id() -> str:
     """Our own Message-ID: replies quote it, so inbound mail finds the ticket and spots our own mail."""
-    return f"<{uuid.uuid4().hex}@helpdesk>"
+    return mail.new_message_id()
 
 
 class Notification(models.Model):
@@ -56,6 +57,8 @@ class Notification(models.Model):
     message_id = models.CharField(_("Message-ID"), max_length=255, unique=True, default=new_message_id, editable=False)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    # A delivery report came back for it (mailin): the reason is in last_error.
+    bounced_at = models.DateTimeField(_("bounced at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("notification")
@@ -73,6 +76,40 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} #{self.ticket_id} → {self.email}"
+
+
+class BouncedAddress(models.Model):
+    """An address our e-mail to it bounced from. After BOUNCES_BEFORE_SUPPRESSION hard bounces
+    (5.x.x) it is suppressed: nothing more is sent to it until staff clear it."""
+
+    email = models.EmailField(_("e-mail address"))
+    hard_bounces = models.PositiveIntegerField(_("hard bounces"), default=0)
+    soft_bounces = models.PositiveIntegerField(_("temporary failures"), default=0)
+    last_bounce_at = models.DateTimeField(_("last bounce at"), null=True, blank=True)
+    last_reason = models.TextField(_("last reason"), blank=True)
+    suppressed_at = models.DateTimeField(_("not mailed since"), null=True, blank=True)
+    cleared_at = models.DateTimeField(_("cleared at"), null=True, blank=True)
+    cleared_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("cleared by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("bounced address")
+        verbose_name_plural = _("bounced addresses")
+        ordering = ["-last_bounce_at", "-id"]
+        constraints = [models.UniqueConstraint(Lower("email"), name="notifications_bounced_email_unique_ci")]
+
+    def __str__(self) -> str:
+        return self.email
+
+    @property
+    def suppressed(self) -> bool:
+        return self.suppressed_at is not None
 
 
 class AgentNotificationPreference(models.Model):

@@ -10,29 +10,40 @@ template can reach the ticket's access data.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass
 from email.utils import parseaddr
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
-from django.db.models import BooleanField
-from django.db.models.expressions import RawSQL
+from django.db import IntegrityError, transaction
+from django.db.models.functions import Lower
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
 from accounts.models import STAFF_ROLES, User
+from helpdesk import mail
 from helpdesk.errors import PermissionDenied
-from notifications.models import AgentNotificationPreference, Notification
+from notifications.models import AgentNotificationPreference, BouncedAddress, Notification
 from tickets.markdown import render_markdown
-from tickets.models import Category, EventKind, Message, Status, Ticket, TicketEvent, Urgency
+from tickets.models import (
+    Category,
+    EventKind,
+    EventOutbox,
+    Message,
+    Status,
+    SystemReason,
+    Ticket,
+    TicketEvent,
+    Urgency,
+)
+
+logger = logging.getLogger(__name__)
 
 Kind = Notification.Kind
 
-# The local part of the Reply-To address; the ticket number follows the "+".
-REPLY_TO_LOCAL_PART = "support"
 SUBJECT_MAX = 255
 
 # Preference flag per kind of agent e-mail.
@@ -76,34 +87,6 @@ def _can_receive(user: User | None) -> bool:
     return user is not None and user.is_active and bool(user.email)
 
 
-def _staff_reply_in_same_transaction(event: TicketEvent) -> bool:
-    """An agent's reply moves the ticket on (in progress, waiting for the customer) in the same
-    transaction; the reply's own e-mail tells the customer, so the status change adds nothing.
-
-    Rows written by one transaction share PostgreSQL's `xmin` (a service called inside a larger
-    transaction runs in a savepoint, which has its own), exact where timestamps are not; history
-    rows are never updated (a trigger refuses it), so their `xmin` stays.
-    """
-    return (
-        TicketEvent.objects.filter(
-            ticket_id=event.ticket_id,
-            kind=EventKind.MESSAGE,
-            id__lt=event.id,
-            data__message_kind=Message.Kind.PUBLIC,
-            actor__role__in=STAFF_ROLES,
-        )
-        .annotate(
-            same_transaction=RawSQL(
-                "tickets_ticketevent.xmin = (SELECT e.xmin FROM tickets_ticketevent e WHERE e.id = %s)",
-                [event.id],
-                output_field=BooleanField(),
-            )
-        )
-        .filter(same_transaction=True)
-        .exists()
-    )
-
-
 def _customer_kind(event: TicketEvent) -> str | None:
     """What the ticket's customer is told about this event, if anything."""
     if event.kind == EventKind.MESSAGE:
@@ -122,8 +105,8 @@ def _customer_kind(event: TicketEvent) -> str | None:
         actor = event.actor
         if actor is not None and actor.is_customer and new != Status.CLOSED:
             return None  # the customer did it (replied, reopened); closing is confirmed by mail
-        if actor is not None and actor.is_support_staff and _staff_reply_in_same_transaction(event):
-            return None
+        if event.data.get("reason_code") == SystemReason.AGENT_REPLIED:
+            return None  # moved on by an agent's reply, whose own e-mail tells the customer
         return Kind.STATUS
     if event.kind == EventKind.PROMISE:
         return Kind.PROMISE
@@ -179,15 +162,165 @@ def notifications_for_event(*, event_id: int) -> list[int]:
     if event is None:
         return []
     waiting = []
-    for user, kind in recipients_for(event):
-        notification, _created = Notification.objects.get_or_create(
-            event=event,
-            email=user.email,
-            defaults={"recipient": user, "ticket": event.ticket, "kind": kind},
-        )
+    recipients = recipients_for(event)
+    suppressed = suppressed_addresses([user.email for user, _kind in recipients]) if recipients else {}
+    for user, kind in recipients:
+        defaults = {"recipient": user, "ticket": event.ticket, "kind": kind}
+        if user.email.lower() in suppressed:
+            # Mail to it bounced for good (address_bounced): written as failed, not sent, so the
+            # ticket shows the customer was not told.
+            defaults |= {"status": Notification.Status.FAILED, "last_error": suppressed[user.email.lower()]}
+        notification, _created = Notification.objects.get_or_create(event=event, email=user.email, defaults=defaults)
         if notification.status == Notification.Status.QUEUED:
             waiting.append(notification.id)
     return waiting
+
+
+# --- bounces -----------------------------------------------------------------------------
+# Delivery reports are read by mailin (parser.delivery_report); only the bookkeeping is here.
+
+BOUNCE_REASON_MAX = 2000
+
+
+def suppressed_addresses(emails) -> dict[str, str]:
+    """Of these addresses, those not mailed any more (lower-cased), with why."""
+    wanted = {email.lower() for email in emails if email}
+    if not wanted:
+        return {}
+    rows = BouncedAddress.objects.annotate(email_lower=Lower("email")).filter(
+        email_lower__in=wanted, suppressed_at__isnull=False
+    )
+    return {
+        row.email_lower: _("Not sent: mail to this address bounced %(count)s times (%(reason)s).")
+        % {"count": row.hard_bounces, "reason": row.last_reason}
+        for row in rows
+    }
+
+
+@transaction.atomic
+def notification_bounced(*, message_ids, reason: str, now: dt.datetime | None = None) -> Notification | None:
+    """A delivery report names one of our notifications as given up on: it is failed, with the
+    report's reason, whatever its state (an SMTP server accepts mail it later bounces)."""
+    wanted = [f"<{item.strip('<>')}>" for item in message_ids if item]
+    notification = (
+        Notification.objects.select_for_update(of=("self",)).filter(message_id__in=wanted).order_by("id").first()
+    )
+    if notification is None:
+        return None
+    notification.status = Notification.Status.FAILED
+    notification.last_error = _("Bounced: %(reason)s") % {"reason": reason}
+    notification.last_error = notification.last_error[:BOUNCE_REASON_MAX]
+    notification.bounced_at = now or timezone.now()
+    notification.save(update_fields=["status", "last_error", "bounced_at"])
+    logger.info("notification %s to %s bounced: %s", notification.id, notification.email, reason[:300])
+    return notification
+
+
+@transaction.atomic
+def address_bounced(*, email: str, reason: str, hard: bool, now: dt.datetime | None = None) -> BouncedAddress:
+    """Count a bounce of mail we sent to `email` (callers count only reports that name a message
+    of ours: a forged bounce must not stop a customer's mail). After BOUNCES_BEFORE_SUPPRESSION
+    hard ones the address is suppressed until staff clear it."""
+    now = now or timezone.now()
+    row = _bounced_row(email)
+    if hard:
+        row.hard_bounces += 1
+    else:
+        row.soft_bounces += 1
+    row.last_bounce_at = now
+    row.last_reason = reason[:BOUNCE_REASON_MAX]
+    if hard and row.suppressed_at is None and row.hard_bounces >= settings.BOUNCES_BEFORE_SUPPRESSION:
+        row.suppressed_at = now
+        logger.warning("address %s suppressed after %s hard bounces: %s", email, row.hard_bounces, reason[:300])
+    row.save()
+    return row
+
+
+def _bounced_row(email: str) -> BouncedAddress:
+    """The address's row, locked; made on its first bounce."""
+    for attempt in range(2):
+        row = (
+            BouncedAddress.objects.select_for_update()
+            .annotate(email_lower=Lower("email"))
+            .filter(email_lower=email.lower())
+            .first()
+        )
+        if row is not None:
+            return row
+        try:
+            with transaction.atomic():
+                return BouncedAddress.objects.create(email=email)
+        except IntegrityError:  # the same address, bounced in a concurrent delivery
+            if attempt:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+@transaction.atomic
+def bounced_address_clear(*, address: BouncedAddress, actor: User) -> BouncedAddress:
+    """Staff say an address works again (the customer fixed their mailbox): it is mailed again,
+    and its hard bounces are counted from zero."""
+    if not actor.is_support_staff:
+        raise PermissionDenied(_("Only support staff may do this."))
+    row = BouncedAddress.objects.select_for_update().get(pk=address.pk)
+    row.suppressed_at = None
+    row.hard_bounces = 0
+    row.cleared_at = timezone.now()
+    row.cleared_by = actor
+    row.save(update_fields=["suppressed_at", "hard_bounces", "cleared_at", "cleared_by"])
+    logger.info("bounced address %s cleared by %s", row.email, actor.username)
+    return row
+
+
+# --- the outbox's failures -------------------------------------------------------------
+
+OUTBOX_RETRY_MAX_SECONDS = 3600
+OUTBOX_ERROR_MAX = 2000
+
+
+def outbox_retry_delay(attempts: int) -> dt.timedelta:
+    """The wait after an event's `attempts`-th failure: OUTBOX_RETRY_SECONDS, twice as long
+    after each further failure, never more than an hour."""
+    seconds = settings.OUTBOX_RETRY_SECONDS * 2 ** max(0, attempts - 1)
+    return dt.timedelta(seconds=min(seconds, OUTBOX_RETRY_MAX_SECONDS))
+
+
+def outbox_failed(*, row: EventOutbox, error: BaseException, now: dt.datetime) -> EventOutbox:
+    """Keep an event the drain could not handle: count the attempt, keep the error, and try
+    again after a longer wait each time; after OUTBOX_MAX_ATTEMPTS, park it (tried no more
+    until someone retries it from the admin). Runs inside the drain's transaction, on the
+    locked row."""
+    row.attempts += 1
+    row.last_error = f"{type(error).__name__}: {error}"[:OUTBOX_ERROR_MAX]
+    if row.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
+        row.parked_at = now
+        row.next_attempt_at = None
+        logger.error(
+            "notifications for ticket event %s failed %s times; parked until retried from the admin",
+            row.event_id,
+            row.attempts,
+            exc_info=error,
+        )
+    else:
+        row.next_attempt_at = now + outbox_retry_delay(row.attempts)
+        logger.warning(
+            "notifications for ticket event %s failed (attempt %s), next try at %s",
+            row.event_id,
+            row.attempts,
+            row.next_attempt_at.isoformat(),
+            exc_info=error,
+        )
+    row.save(update_fields=["attempts", "last_error", "parked_at", "next_attempt_at"])
+    return row
+
+
+@transaction.atomic
+def outbox_retry(*, event_ids) -> int:
+    """Give parked events one more try at the next drain; returns how many. Their attempts stay
+    counted: one that fails again is parked again at once."""
+    return EventOutbox.objects.filter(event_id__in=list(event_ids), parked_at__isnull=False).update(
+        parked_at=None, next_attempt_at=None
+    )
 
 
 # --- the e-mail ------------------------------------------------------------------------
@@ -203,7 +336,7 @@ class Rendered:
 def reply_to_address(ticket: Ticket) -> str:
     """support+<number>@<our domain>: a reply finds its ticket by the address alone."""
     domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "localhost"
-    return f"{REPLY_TO_LOCAL_PART}+{ticket.number}@{domain}"
+    return f"{settings.REPLY_ADDRESS_LOCAL_PART}+{ticket.number}@{domain}"
 
 
 def _language(notification: Notification) -> str:
@@ -222,7 +355,7 @@ def _when(value: str | None) -> str:
 
 
 def _ticket_url(ticket: Ticket, *, staff: bool) -> str:
-    site = getattr(settings, "HELPDESK_SITE_URL", "").rstrip("/")
+    site = settings.SITE_URL.rstrip("/")
     if not site:
         return ""
     return site + reverse("desk-ticket" if staff else "panel-ticket", args=[ticket.number])
@@ -323,8 +456,7 @@ def _thread_start(notification: Notification) -> str | None:
 def build_message(notification: Notification, rendered: Rendered) -> EmailMultiAlternatives:
     headers = {
         "Message-ID": notification.message_id,
-        "Auto-Submitted": "auto-generated",
-        "X-Auto-Response-Suppress": "All",
+        **mail.loop_headers(),  # Auto-Submitted, X-Loop: recognised when it comes back (mailin)
         "X-Helpdesk-Ticket": str(notification.ticket.number),
     }
     first = _thread_start(notification)

@@ -8,6 +8,7 @@ from functools import partial
 
 from celery import shared_task
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from notifications import services
@@ -29,31 +30,38 @@ def retry_countdown(retries: int) -> int:
 
 @shared_task(name="notifications.tasks.drain_outbox", time_limit=120, soft_time_limit=100, ignore_result=True)
 def drain_outbox(batch: int = OUTBOX_BATCH) -> int:
-    """Turn the ticket events waiting in the outbox into notifications; returns how many events.
+    """Turn the ticket events due in the outbox into notifications; returns how many events were tried.
 
-    Run by Celery beat every HELPDESK_NOTIFY_SECONDS. Each batch is one transaction: the
-    outbox rows are locked with SKIP LOCKED (two drains never take the same event), the
-    notifications written, the rows deleted, and the e-mails queued once that commits. A
-    drain killed half-way leaves its rows for the next one; writing the notifications again
-    finds the ones already made.
+    Run by Celery beat every NOTIFY_SECONDS. Each batch is one transaction: the outbox rows
+    are locked with SKIP LOCKED (two drains never take the same event), the notifications
+    written, the handled rows deleted, and the e-mails queued once that commits. An event that
+    fails stays with its attempts and error and is tried again later, parked after
+    OUTBOX_MAX_ATTEMPTS (services.outbox_failed). A drain killed half-way leaves its rows for
+    the next one; writing the notifications again finds the ones already made.
     """
     done = 0
     while True:
         with transaction.atomic():
-            event_ids = list(
+            now = timezone.now()
+            rows = list(
                 EventOutbox.objects.select_for_update(skip_locked=True)
+                .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now), parked_at__isnull=True)
                 .order_by("event_id")
-                .values_list("event_id", flat=True)[:batch]
+                .only("event_id", "attempts")[:batch]
             )
-            for event_id in event_ids:
+            handled = []
+            for row in rows:
                 try:
-                    _queue_notifications(event_id)  # in a savepoint of its own
-                except Exception:
-                    # One event that cannot be handled must not hold up every later e-mail.
-                    logger.exception("notifications for ticket event %s failed; the event is skipped", event_id)
-            EventOutbox.objects.filter(event_id__in=event_ids).delete()
-        done += len(event_ids)
-        if len(event_ids) < batch:
+                    _queue_notifications(row.event_id)  # in a savepoint of its own: a failure undoes only it
+                except Exception as exc:
+                    # Whatever it was: one event that cannot be handled must not hold up every
+                    # later e-mail, and the error is kept on its row (and logged), not dropped.
+                    services.outbox_failed(row=row, error=exc, now=now)
+                else:
+                    handled.append(row.event_id)
+            EventOutbox.objects.filter(event_id__in=handled).delete()
+        done += len(rows)
+        if len(rows) < batch:
             return done
 
 

@@ -12,19 +12,19 @@ from django.conf import settings
 from django.db import transaction
 from django.utils.module_loading import import_string
 
+from queues.models import BalanceEntry
+
 logger = logging.getLogger(__name__)
 
 
 def charge_recorded(entry) -> None:
-    hook_path = getattr(settings, "BILLING_HOOK", "")
+    hook_path = settings.BILLING_HOOK
     if not hook_path:
         return
     hook = import_string(hook_path)
     entry_id = entry.id
 
     def call():
-        from queues.models import BalanceEntry
-
         hook(BalanceEntry.objects.get(id=entry_id))
         logger.info("billing hook called for balance entry %s", entry_id)
 

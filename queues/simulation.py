@@ -13,7 +13,7 @@ The same arrivals, customers and handling times go through:
 Agents work around the clock; each ticket occupies an agent for its handling time divided
 by the agents' availability (the share of their time spent on this queue; the rest goes to
 follow-up replies, chats, calls and breaks). A ticket's wait is from its arrival until an
-agent takes it. The weights come from ``queues.weights.customer_weight`` with an unsaved
+agent takes it. The weights come from ``queues.policy.customer_weight`` with an unsaved
 default ``QueuePolicy`` (its bound set to the run's) and per-plan averages computed from the
 simulated population.
 """
@@ -30,9 +30,9 @@ import random
 from dataclasses import dataclass, field, replace
 from types import SimpleNamespace
 
-from helpdesk.demo import HOUR_WEIGHTS, PLANS, WEEKDAY_WEIGHTS
+from helpdesk.demo_profile import HOUR_WEIGHTS, PLANS, SUPPORT_LEVEL, WEEKDAY_WEIGHTS
 from queues.models import BoostKind, QueuePolicy
-from queues.weights import customer_weight
+from queues.policy import customer_weight
 
 DISCIPLINES = ("fifo", "strict", "virtual")
 DISCIPLINE_TITLES = {
@@ -209,7 +209,7 @@ def make_customers(config: SimulationConfig) -> list[SimCustomer]:
     """A population shaped like the demo provider's: exponential tenure (mean ~2.5 years),
     lognormal spend, Pareto request habits, 3% VIP, 4% problematic, four support levels."""
     rng = random.Random(f"customers:{config.seed}")  # noqa: S311 - a simulation, not security
-    support_plans = [p for p in PLANS if p[2] == "support_level"]
+    support_plans = [p for p in PLANS if p[2] == SUPPORT_LEVEL]
     plan_ids = {p[0]: i + 1 for i, p in enumerate(support_plans)}
     customers = []
     for _ in range(config.customers):
@@ -411,12 +411,13 @@ def run_discipline(workload: Workload, discipline: str) -> DisciplineResult:
             return
         del queue[position]
         new_key, capped = order.boost(tickets[idx], entry[0], queue)
-        if new_key < entry[0]:
+        # Sold only when it moves the ticket (queues.selectors.boost_quote), whatever credit it adds.
+        if new_key < entry[0] and bisect.bisect_left(queue, (new_key, idx)) < position:
             entry = (new_key, idx)
             result.boosts_bought += 1
             result.boosts_capped += capped
             del entries[idx]
-        else:  # nothing to gain (already at the bound): look again later
+        else:  # nothing to gain (already there, or the bound keeps everyone ahead): look again later
             entries[idx] = entry
             heapq.heappush(checks, (now + BOOST_RECHECK_MINUTES, idx))
         bisect.insort(queue, entry)

@@ -1,7 +1,5 @@
 """Queue pages: the customer's standing and boosts, take-next, the managers' queue page."""
 
-import uuid
-
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -12,8 +10,9 @@ from accounts.permissions import AreaRequiredMixin
 from helpdesk.errors import DomainError, NotFound
 from queues import selectors as queue_selectors
 from queues import services
-from queues.models import BoostKind, QueuePolicy
+from queues.models import QueuePolicy
 from tickets import selectors as ticket_selectors
+from tickets import services as ticket_services
 
 
 def _ticket(user, number):
@@ -21,21 +20,6 @@ def _ticket(user, number):
         return ticket_selectors.ticket_get(user=user, number=number)
     except NotFound as exc:
         raise Http404(exc.message) from exc
-
-
-def boost_offers(ticket, customer) -> list[dict]:
-    """What each boost would do now; empty when the ticket is not waiting."""
-    if not services.is_waiting(ticket) or ticket.virtual_time is None:
-        return []
-    offers = []
-    for kind, label in BoostKind.choices:
-        try:
-            quote = services.boost_quote(ticket=ticket, customer=customer, kind=kind)
-        except DomainError:
-            continue
-        if quote.credit_minutes > 0:
-            offers.append({"kind": kind, "label": label, "quote": quote, "key": uuid.uuid4().hex})
-    return offers
 
 
 class PanelStanding(AreaRequiredMixin, View):
@@ -48,7 +32,7 @@ class PanelStanding(AreaRequiredMixin, View):
         context = {
             "ticket": ticket,
             "standing": queue_selectors.ticket_standing(ticket=ticket),
-            "offers": boost_offers(ticket, request.user),
+            "offers": queue_selectors.boost_offers(ticket, request.user),
         }
         return render(request, "queues/_standing.html", context)
 
@@ -80,7 +64,7 @@ class DeskTakeNext(AreaRequiredMixin, View):
 
     def post(self, request):
         try:
-            ticket = services.queue_take_next(agent=request.user)
+            ticket = ticket_services.ticket_take_next(agent=request.user)
         except DomainError as error:
             messages.error(request, error.message)
             return redirect("desk-tickets")

@@ -1,4 +1,10 @@
-"""What the SLA sweep does when a moment comes; each runs once, inside the sweep's transaction."""
+"""What the SLA sweep does when a moment comes; each runs once, inside the sweep's transaction.
+
+The actions decide; the ticket services write (`tickets.services`): a transfer, a reminder,
+an automatic resolve or close through the services every other caller uses, and the notes of
+the history built by `tickets.events.build_sla_noted`, written at once or, in a batch, held
+back for the sweep's bulk write (`tickets.services.tickets_sla_checked`).
+"""
 
 from __future__ import annotations
 
@@ -8,20 +14,22 @@ import logging
 from collections.abc import Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 
-from queues.models import QueuePolicy
-from queues.services import queue_escalate
-from sla.models import SlaPolicy
+from queues.models import Line, QueuePolicy
+from queues.policy import queue_escalate
+from sla.models import SlaPolicy, SlaRecord
+from tickets import events
 from tickets import services as ticket_services
-from tickets.models import EventKind, Ticket, TicketEvent
+from tickets.models import SystemReason, Ticket, TicketEvent
 
 logger = logging.getLogger(__name__)
 
 
-def _active_next_line(ticket: Ticket):
+def _active_next_line(ticket: Ticket) -> Line | None:
     next_line = ticket.line.next_line
     return next_line if next_line is not None and next_line.is_active else None
 
@@ -48,11 +56,11 @@ def batched(batch: Batch) -> Iterator[Batch]:
         _batch.reset(token)
 
 
-def _event(ticket: Ticket, **data) -> None:
-    event = TicketEvent(ticket=ticket, kind=EventKind.SLA, actor=None, data=data)
+def _note(ticket: Ticket, **details: Any) -> None:
+    event = events.build_sla_noted(ticket, **details)
     batch = _batch.get()
     if batch is None:
-        event.save(force_insert=True)
+        ticket_services.ticket_sla_note(event=event)
     else:
         batch.events.append(event)
 
@@ -69,41 +77,39 @@ def _lead(ticket: Ticket) -> str | None:
 
 def warn(*, ticket: Ticket, target: str, due_at: dt.datetime) -> None:
     """Tell the line and the assignee that a deadline is near (shown in the workspace)."""
-    _event(ticket, action="warning", target=target, due_at=due_at.isoformat(), line=ticket.line.code)
+    _note(ticket, action=SlaRecord.Kind.WARNING, target=target, due_at=due_at)
     logger.info("sla warning: ticket=%s target=%s due=%s", ticket.number, target, due_at.isoformat())
 
 
 def breach(*, ticket: Ticket, target: str, due_at: dt.datetime, policy: SlaPolicy, now: dt.datetime) -> None:
-    _event(ticket, action="breach", target=target, due_at=due_at.isoformat(), line=ticket.line.code)
+    _note(ticket, action=SlaRecord.Kind.BREACH, target=target, due_at=due_at)
     logger.warning("sla breach: ticket=%s target=%s due=%s", ticket.number, target, due_at.isoformat())
+    next_line = _active_next_line(ticket)
     if policy.escalation == SlaPolicy.Escalation.BOOST:
         batch = _batch.get()
-        minutes = queue_escalate(
-            ticket=ticket,
-            minutes=policy.escalation_boost_minutes,
-            policy=batch.queue_policy if batch else None,
-            save=batch is None,
-        )
-        _event(ticket, action="escalation", escalation="boost", minutes=minutes)
-    elif policy.escalation == SlaPolicy.Escalation.TRANSFER and _active_next_line(ticket):
+        if batch is None:
+            minutes = ticket_services.ticket_sla_escalate(ticket=ticket, minutes=policy.escalation_boost_minutes)
+        else:
+            # Set on the ticket in memory; the sweep's bulk write saves it with the others.
+            minutes = queue_escalate(ticket=ticket, minutes=policy.escalation_boost_minutes, policy=batch.queue_policy)
+        _note(ticket, action=SlaRecord.Kind.ESCALATION, escalation=SlaPolicy.Escalation.BOOST, minutes=minutes)
+    elif policy.escalation == SlaPolicy.Escalation.TRANSFER and next_line is not None:
         ticket_services.ticket_system_transfer(
-            ticket=ticket,
-            to_line=ticket.line.next_line,
-            reason_code="sla_breach",
-            target=target,
+            ticket=ticket, to_line=next_line, reason_code=SystemReason.SLA_BREACH, target=target
         )
     else:
-        _event(ticket, action="escalation", escalation="notify", lead=_lead(ticket))
+        _note(ticket, action=SlaRecord.Kind.ESCALATION, escalation=SlaPolicy.Escalation.NOTIFY, lead=_lead(ticket))
 
 
 def pass_on_unanswered(*, ticket: Ticket, policy: SlaPolicy, now: dt.datetime) -> None:
     """The first line's escalation timer: nobody answered, so the next level takes it."""
-    if _active_next_line(ticket) is None or ticket.first_response_at is not None:
+    next_line = _active_next_line(ticket)
+    if next_line is None or ticket.first_response_at is not None:
         return
     ticket_services.ticket_system_transfer(
         ticket=ticket,
-        to_line=ticket.line.next_line,
-        reason_code="first_line_timer",
+        to_line=next_line,
+        reason_code=SystemReason.FIRST_LINE_TIMER,
         minutes=policy.first_line_escalation_minutes,
     )
 
@@ -115,8 +121,8 @@ def remind(*, ticket: Ticket, now: dt.datetime) -> None:
 
 
 def auto_resolve(*, ticket: Ticket, now: dt.datetime) -> None:
-    ticket_services.ticket_system_resolve(ticket=ticket, reason="no answer from the customer")
+    ticket_services.ticket_system_resolve(ticket=ticket, reason=SystemReason.NO_ANSWER)
 
 
 def auto_close(*, ticket: Ticket, now: dt.datetime) -> None:
-    ticket_services.ticket_system_close(ticket=ticket, reason="solution not confirmed in time")
+    ticket_services.ticket_system_close(ticket=ticket, reason=SystemReason.NOT_CONFIRMED)

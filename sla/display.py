@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from sla.services import OPEN, RUNNING
+from sla.deadlines import OPEN, RUNNING
 
 
 @dataclass(frozen=True)

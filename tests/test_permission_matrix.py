@@ -75,8 +75,9 @@ API_CASES = [
     ("ticket-resolve", "post", None, {}, [404, 404, 200, 404, 200]),
     ("ticket-confirm", "post", "resolved", {}, [200, 404, 403, 404, 403]),
     ("ticket-reopen", "post", "resolved", {"body": "still broken"}, [200, 404, 403, 404, 403]),
-    ("ticket-access-data", "get", None, None, [403, 404, 200, 404, 403]),
-    ("ticket-access-data", "post", None, {"access_data": "new"}, [200, 404, 200, 404, 200]),
+    ("ticket-access-data-reveal", "post", None, {}, [403, 404, 200, 404, 403]),
+    # Who may not read the access data may not replace it either (a manager outside the line).
+    ("ticket-access-data", "post", None, {"access_data": "new"}, [200, 404, 200, 404, 403]),
     ("ticket-templates", "get", None, None, [403, 403, 200, 404, 200]),
 ]
 
@@ -96,7 +97,7 @@ def test_api_ticket_endpoints(world, name, method, state, payload, expected, rol
     if response.status_code >= 400:
         # A refusal tells nothing about the ticket.
         assert "Matrix ticket" not in body and "matrix ticket" not in body.lower()
-    if not (name == "ticket-access-data" and method == "get" and response.status_code == 200):
+    if not (name == "ticket-access-data-reveal" and response.status_code == 200):
         assert SECRET not in body
 
 
@@ -133,8 +134,11 @@ def test_api_lines_are_for_staff(world, role, expected):
 def test_anonymous_callers_get_nothing_from_the_api(world):
     client = APIClient()
     number = world["ticket"].number
-    for name, args in [("ticket-list", []), ("ticket-detail", [number]), ("ticket-access-data", [number])]:
+    for name, args in [("ticket-list", []), ("ticket-detail", [number])]:
         assert client.get(reverse(f"api:{name}", args=args)).status_code in (401, 403)
+    response = client.post(reverse("api:ticket-access-data-reveal", args=[number]))
+    assert response.status_code in (401, 403)
+    assert SECRET not in response.content.decode()
 
 
 # Pages: name, method, state, payload, expected per role. Customers' pages are 403 for
@@ -197,3 +201,38 @@ def test_a_refused_action_changes_nothing(world):
     client.post(reverse("api:ticket-transfer", args=[ticket.number]), {"line": "consultants", "reason": "x"})
     ticket.refresh_from_db()
     assert (ticket.status, ticket.line.code) == (Status.NEW, "first-line")
+
+
+# The manager's reports (reports/): pages, their CSV exports and the API are for management only.
+REPORT_PAGES = ["manage", "manage-load", "manage-fairness", "manage-forecast"]
+REPORT_API = ["api:report-sla", "api:report-load", "api:report-fairness", "api:report-forecast"]
+REPORT_TABLES = {
+    "manage": "targets",
+    "manage-load": "monthly",
+    "manage-fairness": "fairness",
+    "manage-forecast": "forecast",
+}
+REPORT_ROLES = {"customer": 403, "agent": 403, "manager": 200, "quality": 200, "admin": 200}
+
+
+@pytest.mark.parametrize("name", REPORT_PAGES)
+@pytest.mark.parametrize(("role", "expected"), list(REPORT_ROLES.items()))
+def test_report_pages_and_exports_are_for_management(client, users_by_role, name, role, expected):
+    client.force_login(users_by_role[role])
+    assert client.get(reverse(name)).status_code == expected
+    export = client.get(reverse(name), {"export": REPORT_TABLES[name]})
+    assert export.status_code == expected
+    assert ("text/csv" in export.get("Content-Type", "")) is (expected == 200)
+
+
+@pytest.mark.parametrize("name", REPORT_API)
+@pytest.mark.parametrize(("role", "expected"), list(REPORT_ROLES.items()))
+def test_report_api_is_for_management(users_by_role, name, role, expected):
+    client = APIClient()
+    client.force_authenticate(users_by_role[role])
+    assert client.get(reverse(name)).status_code == expected
+
+
+def test_anonymous_visitors_get_no_reports(client):
+    assert client.get(reverse("manage-load")).status_code == 302
+    assert APIClient().get(reverse("api:report-sla")).status_code in (401, 403)

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from tickets.models import Attachment, EventOutbox, LineStint, Message, ReplyTemplate, Ticket, TicketEvent
+from tickets.models import Attachment, LineStint, Message, ReplyTemplate, Ticket, TicketEvent
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -43,15 +43,6 @@ class TicketEventAdmin(ReadOnlyAdmin):
     list_filter = ["kind"]
     raw_id_fields = ["ticket", "actor"]
     list_select_related = ["ticket", "actor"]
-
-
-@admin.register(EventOutbox)
-class EventOutboxAdmin(ReadOnlyAdmin):
-    """Events waiting for the notifications drain: a backlog here means beat or the worker is down."""
-
-    list_display = ["event", "created_at"]
-    raw_id_fields = ["event"]
-    list_select_related = ["event"]
 
 
 @admin.register(LineStint)

@@ -28,7 +28,13 @@ class TicketForm(forms.Form):
     subject = forms.CharField(label=_("Subject"), max_length=SUBJECT_MAX)
     category = forms.ChoiceField(label=_("Topic"), choices=Category.choices)
     urgency = forms.ChoiceField(label=_("Urgency"), choices=Urgency.choices, initial=Urgency.NORMAL)
-    service = forms.CharField(label=_("Service or server"), max_length=200, required=False)
+    # `list`: the provider's services offered as choices (status/_catalogue.html), typing stays free.
+    service = forms.CharField(
+        label=_("Service or server"),
+        max_length=200,
+        required=False,
+        widget=forms.TextInput(attrs={"list": "status-catalogue", "autocomplete": "off"}),
+    )
     hardware_component = forms.ChoiceField(
         label=_("Component to replace (hardware requests)"),
         choices=[("", "—"), *Component.choices],

@@ -1,8 +1,8 @@
 """A ticket's history as people read it: values by their labels, reasons in the reader's language.
 
 Events store machine values (`waiting_agent`, a line's code, a username) and the helpdesk's
-own reasons in English (with a code and the values where the reason has values in it).
-What an agent typed as a reason is shown as typed.
+own reasons as a code with its values (`tickets.events.system_reason`), beside the English
+sentence for the API and the logs. What an agent typed as a reason is shown as typed.
 """
 
 from __future__ import annotations
@@ -11,65 +11,39 @@ import datetime as dt
 
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.translation import get_language, gettext_lazy, override
+from django.utils.translation import get_language
 
-from tickets.models import EventKind, Status, TicketEvent, Urgency
+from tickets.events import render_reason
+from tickets.models import EventKind, PackageTask, Status, SystemReason, TicketEvent, Urgency
 
-# Reasons the helpdesk writes itself on status changes and wiped access data, stored in
-# English as they are here: shown in the reader's language. (Other kinds carry what an agent
-# typed; an agent's reason for releasing a ticket that reads exactly like one of these is
-# shown translated too.)
-SYSTEM_REASON_KINDS = (EventKind.STATUS, EventKind.SECRET_WIPE)
-SYSTEM_REASONS = {
-    "released": gettext_lazy("released"),
-    "customer replied": gettext_lazy("the customer replied"),
-    "customer called": gettext_lazy("the customer called"),
-    "transferred": gettext_lazy("transferred to another line"),
-    "confirmed by the customer": gettext_lazy("confirmed by the customer"),
-    "reopened by the customer": gettext_lazy("reopened by the customer"),
-    "ticket closed": gettext_lazy("the ticket was closed"),
-    "extra charge accepted": gettext_lazy("the extra charge was accepted"),
-    "no answer from the customer": gettext_lazy("no answer from the customer"),
-    "solution not confirmed in time": gettext_lazy("the solution was not confirmed in time"),
+# Before reasons had codes, status changes and wiped access data stored the helpdesk's own
+# reasons as these English words; such events are never rewritten, so they are still read.
+LEGACY_REASON_KINDS = (EventKind.STATUS, EventKind.SECRET_WIPE)
+LEGACY_REASONS = {
+    "released": SystemReason.RELEASED,
+    "customer replied": SystemReason.CUSTOMER_REPLIED,
+    "customer called": SystemReason.CUSTOMER_CALLED,
+    "transferred": SystemReason.TRANSFERRED,
+    "confirmed by the customer": SystemReason.CONFIRMED,
+    "reopened by the customer": SystemReason.REOPENED,
+    "ticket closed": SystemReason.TICKET_CLOSED,
+    "extra charge accepted": SystemReason.EXTRA_CHARGE_ACCEPTED,
+    "no answer from the customer": SystemReason.NO_ANSWER,
+    "solution not confirmed in time": SystemReason.NOT_CONFIRMED,
 }
-# Reasons with values in them: stored in English with a code and the values (`system_reason`).
-REASON_TEMPLATES = {
-    "sla_breach": gettext_lazy("Escalated: the deadline for the %(target)s passed."),
-    "first_line_timer": gettext_lazy("No first response within %(minutes)s working minutes."),
-    "mailbox": gettext_lazy("Sent to %(address)s"),
-}
-
-
-def system_reason(code: str, **params) -> dict:
-    """The event fields of a reason with values in it: `reason` in English (for the API and the
-    logs), `reason_code` and `reason_params` to show it in the reader's language."""
-    if code not in REASON_TEMPLATES:
-        raise ValueError(f"unknown system reason {code!r}")
-    with override("en"):
-        reason = _render(code, params)
-    return {"reason": reason, "reason_code": code, "reason_params": params}
-
-
-def _render(code: str, params: dict) -> str:
-    shown = dict(params)
-    if code == "sla_breach":
-        from sla.models import SlaRecord
-
-        shown["target"] = str(SlaRecord.Target(shown["target"]).label).lower()
-    return str(REASON_TEMPLATES[code]) % shown
 
 
 def reason_text(event: TicketEvent) -> str:
     """The event's reason in the current language ('' when it has none)."""
     data = event.data or {}
     reason = data.get("reason") or ""
-    if data.get("reason_code") in REASON_TEMPLATES:
+    if data.get("reason_code") in SystemReason.values:
         try:
-            return _render(data["reason_code"], data.get("reason_params") or {})
+            return render_reason(data["reason_code"], data.get("reason_params") or {})
         except (KeyError, TypeError, ValueError):
-            return reason  # values that no longer fit the template: the stored English stands
-    if event.kind in SYSTEM_REASON_KINDS and reason in SYSTEM_REASONS:
-        return str(SYSTEM_REASONS[reason])
+            return reason  # values that no longer fit the sentence: the stored English stands
+    if event.kind in LEGACY_REASON_KINDS and reason in LEGACY_REASONS:
+        return render_reason(LEGACY_REASONS[reason], {})
     return reason
 
 
@@ -99,6 +73,8 @@ def change_text(event: TicketEvent) -> str:
         old, new = (_label(Status, value) if value else None for value in (old, new))
     elif event.kind == EventKind.URGENCY:
         old, new = (_label(Urgency, value) if value else None for value in (old, new))
+    elif event.kind == EventKind.PACKAGE_TASK:
+        old, new = (_label(PackageTask, value) if value else None for value in (old, new))
     elif event.kind == EventKind.PROMISE:
         old, new = (_moment(value) if value else None for value in (old, new))
     elif event.kind == EventKind.TRANSFER:

@@ -22,7 +22,7 @@ ALLOWED_SCHEMES = {"http", "https", "mailto"}
 class HtmlAsText(Extension):
     """Raw HTML blocks and inline tags are not passed through: they are escaped like any text."""
 
-    def extendMarkdown(self, md):  # noqa: N802 - Python-Markdown's name
+    def extendMarkdown(self, md):  # Python-Markdown's name
         md.preprocessors.deregister("html_block")
         md.inlinePatterns.deregister("html")
 

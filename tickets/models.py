@@ -59,6 +59,42 @@ class Status(models.TextChoices):
 OPEN_STATUSES = (Status.NEW, Status.WAITING_AGENT, Status.IN_PROGRESS, Status.WAITING_CUSTOMER)
 
 
+class PackageTask(models.TextChoices):
+    """Paid administration packages: is this administration task inside the month's package?"""
+
+    INCLUDED = "included", _("Included in the package")
+    EXTRA_PENDING = "extra_pending", _("Beyond the package: waiting for the customer to accept the charge")
+    EXTRA_ACCEPTED = "extra_accepted", _("Beyond the package: extra charge accepted")
+
+
+class SystemReason(models.TextChoices):
+    """The helpdesk's own reasons in the history, by code; the label is the sentence, with the
+    reason's values as %(name)s. Stored as `reason_code` and `reason_params` (with the English
+    sentence as `reason`, for the API and the logs) and read in the reader's language
+    (tickets.events.system_reason, tickets.history.reason_text)."""
+
+    RELEASED = "released", _("released")
+    CUSTOMER_REPLIED = "customer_replied", _("the customer replied")
+    # The reply's own e-mail tells the customer: a status change with this reason sends none.
+    AGENT_REPLIED = "agent_replied", _("an agent replied")
+    CUSTOMER_CALLED = "customer_called", _("the customer called")
+    TRANSFERRED = "transferred", _("transferred to another line")
+    CONFIRMED = "confirmed", _("confirmed by the customer")
+    REOPENED = "reopened", _("reopened by the customer")
+    TICKET_CLOSED = "ticket_closed", _("the ticket was closed")
+    NO_ANSWER = "no_answer", _("no answer from the customer")
+    NOT_CONFIRMED = "not_confirmed", _("the solution was not confirmed in time")
+    EXTRA_CHARGE_ACCEPTED = "extra_charge_accepted", _("the extra charge was accepted")
+    SLA_BREACH = "sla_breach", _("Escalated: the deadline for the %(target)s passed.")
+    FIRST_LINE_TIMER = "first_line_timer", _("No first response within %(minutes)s working minutes.")
+    MAILBOX = "mailbox", _("Sent to %(address)s")
+    SENDER_LINKED = "sender_linked", _("E-mail from %(address)s recognised as this customer's.")
+    # Access data written in an e-mail, moved out of its text (mailin, tickets.services.secret_store_from_email).
+    ACCESS_DATA_BY_EMAIL = "access_data_by_email", _("found in an e-mail and moved out of its text")
+    # Resolved with a reply to every ticket linked to an incident (status.services).
+    INCIDENT_RESOLVED = "incident_resolved", _("the incident it was linked to was resolved")
+
+
 class Ticket(models.Model):
     number = models.BigIntegerField(_("number"), unique=True, db_default=NextTicketNumber(), editable=False)
     subject = models.CharField(_("subject"), max_length=200)
@@ -139,15 +175,21 @@ class Ticket(models.Model):
         max_length=16,
         blank=True,
         db_default="",
-        choices=[
-            ("included", _("Included in the package")),
-            ("extra_pending", _("Beyond the package: waiting for the customer to accept the charge")),
-            ("extra_accepted", _("Beyond the package: extra charge accepted")),
-        ],
+        choices=PackageTask.choices,
     )
     # The earliest instant the SLA sweep has something to do for this ticket (warning,
     # breach, escalation, reminder, auto-close); indexed, so a sweep costs what is due.
     sla_next_check_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The feedback form proves nothing about the address typed into it: a ticket filed there is
+    # from an unverified sender until the follow link mailed to that address is used
+    # (tickets.services.ticket_verify_sender). Tickets from signed-in customers and staff are verified.
+    sender_verified = models.BooleanField(
+        _("sender verified"),
+        default=True,
+        db_default=True,
+        help_text=_("False while nobody has shown they own the e-mail address the ticket was filed with."),
+    )
+    sender_verified_at = models.DateTimeField(_("sender verified at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("ticket")
@@ -177,7 +219,7 @@ class Ticket(models.Model):
             models.Index(
                 fields=["line", "virtual_time", "id"],
                 name="tickets_waiting_queue",
-                condition=models.Q(status__in=["new", "waiting_agent"], assignee__isnull=True),
+                condition=models.Q(status__in=[Status.NEW, Status.WAITING_AGENT], assignee__isnull=True),
             ),
         ]
 
@@ -230,6 +272,10 @@ class EventKind(models.TextChoices):
     SLA = "sla", _("Service level")
     CALL = "call", _("Phone call logged")
     CUSTOMER = "customer", _("Customer changed")
+    SENDER_VERIFIED = "sender_verified", _("Sender's address confirmed")
+    PACKAGE_TASK = "package_task", _("Administration package task")
+    # Linked to or unlinked from a known problem (status.IncidentTicket); old/new name the incident.
+    INCIDENT = "incident", _("Incident link")
 
 
 class TicketEvent(models.Model):
@@ -264,7 +310,7 @@ class TicketEvent(models.Model):
             models.Index(fields=["ticket", "created_at"], name="tickets_event_history"),
             # A line's pace (takes per hour) for the estimated wait: only takes are indexed, so
             # the other events (two thirds and more) cost no entry here.
-            models.Index(fields=["created_at"], name="tickets_event_takes", condition=models.Q(kind="assign")),
+            models.Index(fields=["created_at"], name="tickets_event_takes", condition=models.Q(kind=EventKind.ASSIGN)),
             # "Tickets this agent worked on" for the agent's visibility scope.
             models.Index(fields=["actor", "ticket"], name="tickets_event_actor"),
         ]
@@ -280,6 +326,10 @@ class EventOutbox(models.Model):
     `notifications.tasks.drain_outbox` (run by Celery beat) turns each into e-mails and
     deletes it. No message broker call happens inside a request, and an event is never lost
     when the broker is down at the moment of the change.
+
+    An event the drain fails to handle stays, with its attempts and last error, and is tried
+    again later (each wait twice the one before); after OUTBOX_MAX_ATTEMPTS it is parked:
+    left alone until someone retries it from the admin. `/healthz` counts the parked ones.
     """
 
     # No foreign-key constraint in the database: the row is written with its event, in the same
@@ -294,10 +344,21 @@ class EventOutbox(models.Model):
         db_constraint=False,
     )
     created_at = models.DateTimeField(_("at"), db_default=Now())
+    # Database defaults: the take-next statement writes its outbox rows in SQL, naming only the event.
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0, db_default=0)
+    last_error = models.TextField(_("last error"), blank=True, default="", db_default="")
+    next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
+    parked_at = models.DateTimeField(_("parked at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("event waiting to be dispatched")
         verbose_name_plural = _("events waiting to be dispatched")
+        indexes = [
+            # The parked count of /healthz reads only the parked rows.
+            models.Index(
+                fields=["parked_at"], name="tickets_outbox_parked", condition=models.Q(parked_at__isnull=False)
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.event_id}"

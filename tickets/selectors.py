@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
 from accounts.models import User
 from helpdesk.errors import NotFound
 from queues.models import Line, LineMembership
-from tickets.models import OPEN_STATUSES, Attachment, Message, ReplyTemplate, Status, Ticket, TicketEvent
+from tickets.models import OPEN_STATUSES, Attachment, EventKind, Message, ReplyTemplate, Status, Ticket, TicketEvent
 
 
 def _customer_scope(user: User) -> Q:
@@ -33,7 +34,10 @@ def customer_can_see_ticket(user: User, ticket: Ticket) -> bool:
     )
 
 
-def agent_line_ids(user: User) -> list[int]:
+def member_line_ids(user: User) -> list[int]:
+    """Every line the user is a member of, active or not: a line closed to new tickets keeps
+    the ones it holds visible to its members until they are moved on. Taking tickets reads
+    only the active ones (queues.selectors.active_line_ids)."""
     return list(LineMembership.objects.filter(user=user).values_list("line_id", flat=True))
 
 
@@ -58,7 +62,7 @@ def tickets_visible_to(user: User) -> QuerySet[Ticket]:
         return tickets
     if user.is_support_staff:
         worked = TicketEvent.objects.filter(ticket=OuterRef("pk"), actor=user)
-        return tickets.filter(Q(line_id__in=agent_line_ids(user)) | Q(assignee=user) | Exists(worked))
+        return tickets.filter(Q(line_id__in=member_line_ids(user)) | Q(assignee=user) | Exists(worked))
     return tickets.none()
 
 
@@ -127,16 +131,17 @@ def ticket_history(*, ticket: Ticket, user: User) -> list[TicketEvent]:
     if user.is_customer:
         note_ids = list(ticket.messages.filter(kind=Message.Kind.NOTE).values_list("id", flat=True))
         note_files = list(ticket.attachments.filter(message_id__in=note_ids).values_list("id", flat=True))
-        history = history.exclude(kind="message", data__message_kind=Message.Kind.NOTE).exclude(
-            kind="attachment", data__attachment_id__in=note_files
+        history = history.exclude(kind=EventKind.MESSAGE, data__message_kind=Message.Kind.NOTE).exclude(
+            kind=EventKind.ATTACHMENT, data__attachment_id__in=note_files
         )
     events = list(history)
     # The lines of the transfers, in one query, for their names in the reader's language.
-    codes = {event.data.get(key) for event in events if event.kind == "transfer" for key in ("old", "new")}
+    codes = {event.data.get(key) for event in events if event.kind == EventKind.TRANSFER for key in ("old", "new")}
     lines = {line.code: line for line in Line.objects.filter(code__in=codes - {None})} if codes else {}
     for event in events:
-        if event.kind == "transfer":
-            event.lines = lines
+        if event.kind == EventKind.TRANSFER:
+            # Read by tickets.history.change_text; not a field of the model.
+            setattr(event, "lines", lines)  # noqa: B010
     return events
 
 
@@ -192,12 +197,29 @@ def ticket_list_for_customer(*, user: User) -> QuerySet[Ticket]:
     return ticket_list(user=user)
 
 
+def _line_count(statuses: list[str]) -> Coalesce:
+    """The number of the line's tickets in these statuses, read from the index on (line, status, ...)."""
+    tickets = (
+        Ticket.objects.filter(line=OuterRef("pk"), status__in=statuses)
+        .order_by()
+        .values("line")
+        .annotate(n=Count("*"))
+        .values("n")
+    )
+    return Coalesce(Subquery(tickets, output_field=IntegerField()), 0)
+
+
 def line_overview(*, lines: QuerySet[Line]) -> QuerySet[Line]:
-    """Lines with the number of tickets in each open status, in one query."""
+    """Lines with the number of tickets in each open status, in one query.
+
+    Each count is a subquery over the line's tickets in those statuses alone, answered from the
+    index that starts with (line, status): joining the lines to all their tickets made
+    PostgreSQL read every closed ticket too (439,478 rows for 11,069 open ones at a million).
+    """
     return lines.annotate(
-        waiting=Count("tickets", filter=Q(tickets__status__in=[Status.NEW, Status.WAITING_AGENT])),
-        in_progress=Count("tickets", filter=Q(tickets__status=Status.IN_PROGRESS)),
-        waiting_customer=Count("tickets", filter=Q(tickets__status=Status.WAITING_CUSTOMER)),
+        waiting=_line_count([Status.NEW, Status.WAITING_AGENT]),
+        in_progress=_line_count([Status.IN_PROGRESS]),
+        waiting_customer=_line_count([Status.WAITING_CUSTOMER]),
     ).order_by("position", "code")
 
 

@@ -1,40 +1,62 @@
 """Every change to a ticket: guarded, in a transaction, with its audit event.
 
-Callers (pages, the API, e-mail, phone, Celery) pass the acting user; the guards here
-decide whether that user may do it, so no caller has to remember.
+The only code that writes a ticket or its history (docs/architecture.md#layers): changes
+made by people, and also take-next, a bought boost applied, the SLA sweep's escalations and
+bulk write, a change of customer. Callers (pages, the API, e-mail, phone, Celery, the
+orchestrators of queues, sla and mailin) pass the acting user; the guards here decide
+whether that user may do it, so no caller has to remember. The arithmetic comes from the
+policy modules below (queues.policy, sla.deadlines), the events from tickets.events.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import re
 import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from django.core.files.base import File
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db.models import DEFERRED
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 
 from accounts.models import CustomerProfile, Plan, User
 from helpdesk.errors import Conflict, DomainError, NotFound, PermissionDenied
-from queues.models import BalanceEntry, Line, RoutingRule
-from queues.services import queue_enqueue, queue_reweigh
+from queues.billing import charge_recorded
+from queues.models import BalanceEntry, Line, QueuePolicy, RoutingRule
+from queues.policy import (
+    ESCALATION_FIELDS,
+    queue_boost,
+    queue_enqueue,
+    queue_escalate,
+    queue_park,
+    queue_reweigh,
+    queue_unpark,
+)
+from queues.selectors import BoostQuote, active_line_ids
+from sla.deadlines import sla_retarget, sla_update
 from sla.models import Component
-from sla.services import sla_retarget, sla_update
-from tickets import events, secrets
-from tickets.history import system_reason
+from tickets import events, secrets, take_next
+from tickets.events import ReasonFields, system_reason
 from tickets.models import (
     Attachment,
     Category,
     Channel,
+    EventKind,
     LineStint,
     Message,
+    PackageTask,
     PhoneCall,
     ReplyTemplate,
     Status,
+    SystemReason,
     Ticket,
+    TicketEvent,
     TicketSecret,
     Urgency,
 )
@@ -53,6 +75,10 @@ TRANSITIONS: dict[str, set[str]] = {
     Status.CLOSED: {Status.WAITING_AGENT},
 }
 SUBJECT_MAX = 200
+# Called with each new ticket inside ticket_create's transaction, before its files are written:
+# orchestrators above the writers register here from their AppConfig.ready() (status links a
+# ticket filed about a service under an incident), so filing imports none of them.
+TICKET_FILED_HOOKS: list[Callable[[Ticket], None]] = []
 PLACEHOLDER = re.compile(r"\{(customer_name|ticket_number|agent_name)\}")
 BODY_MAX = 50_000
 
@@ -70,7 +96,9 @@ def _guard_transition(ticket: Ticket, new: str) -> None:
         )
 
 
-def _set_status(ticket: Ticket, new: str, actor: User | None, *, now: dt.datetime, reason: str = "") -> list[str]:
+def _set_status(
+    ticket: Ticket, new: str, actor: User | None, *, now: dt.datetime, reason: str | ReasonFields = ""
+) -> list[str]:
     """Move to `new` (guarded) and return the fields that changed."""
     _guard_transition(ticket, new)
     old = ticket.status
@@ -138,13 +166,18 @@ def route(*, category: str, urgency: str) -> Line:
     """The line a new ticket of this category and urgency goes to."""
     rule = (
         RoutingRule.objects.filter(category=category, urgency__in=[urgency, ""], line__is_active=True)
-        .select_related("line")
+        .select_related("line__next_line")
         .order_by("-urgency")  # the rule for this urgency before the one for any
         .first()
     )
     if rule is not None:
         return rule.line
-    line = Line.objects.filter(is_active=True, kind=Line.Kind.TIER).order_by("level", "position").first()
+    line = (
+        Line.objects.filter(is_active=True, kind=Line.Kind.TIER)
+        .select_related("next_line")  # the SLA's first-line escalation reads it
+        .order_by("level", "position")
+        .first()
+    )
     if line is None:
         raise DomainError(_("No support line is set up to receive tickets."), code="no_line")
     return line
@@ -187,9 +220,11 @@ def ticket_create(
     access_data: str = "",
     hardware_component: str = "",
     allow_inactive: bool = False,
+    sender_verified: bool = True,
 ) -> Ticket:
     """Open a ticket for `customer`, routed to its line. `created_by` is an agent filing on
-    the customer's behalf (phone, chat); otherwise the customer files it."""
+    the customer's behalf (phone, chat); otherwise the customer files it. `sender_verified`
+    False: filed with an address nobody has proven to own yet (the feedback form)."""
     actor = created_by or customer
     # Placeholders for unknown senders (feedback form, e-mail) are inactive customers.
     if not customer.is_customer or not (customer.is_active or allow_inactive):
@@ -212,6 +247,8 @@ def ticket_create(
         )
     now = timezone.now()
     line = route(category=category, urgency=urgency)
+    # Read once for the queue's weight and the SLA targets alike (queues.policy.customer_profile_of).
+    _cache_profile(customer)
     ticket = Ticket(
         subject=subject,
         body=body,
@@ -229,19 +266,20 @@ def ticket_create(
         last_activity_at=now,
         line_entered_at=now,
         hardware_component=hardware_component if category == Category.HARDWARE else "",
+        sender_verified=sender_verified,
     )
     package = _package_of(customer) if category == Category.ADMIN_WORK else None
     if package is not None:
         ticket.package_task = _package_task_state(customer, package, now)
     queue_enqueue(ticket=ticket, now=now)
     sla_update(ticket=ticket, now=now)
-    ticket.save(force_insert=True)
-    ticket.refresh_from_db(fields=["number"])
-    LineStint.objects.create(ticket=ticket, line=line, entered_at=now)
+    ticket.save(force_insert=True)  # the number comes back from the INSERT (a database default)
+    stint = LineStint.objects.create(ticket=ticket, line=line, entered_at=now)
     events.created(ticket, actor)
-    if access_data and access_data.strip():
+    has_access_data = bool(access_data and access_data.strip())
+    if has_access_data:
         _store_secret(ticket, actor, access_data, now)
-    if ticket.package_task == "extra_pending":
+    if package is not None and ticket.package_task == PackageTask.EXTRA_PENDING:
         with override(ticket.language):  # the customer reads it, whoever filed the ticket
             body = _(
                 "This month's %(count)s tasks of your “%(package)s” package are used. This task costs "
@@ -256,10 +294,31 @@ def ticket_create(
             ticket=ticket, author=None, kind=Message.Kind.SYSTEM, body=body, created_at=now
         )
         events.message_added(ticket, None, message=message)
+    for hook in TICKET_FILED_HOOKS:
+        hook(ticket)
     # Files last: once they are written nothing else in this transaction can fail.
-    _attach(ticket, None, actor, list(attachments), now)
+    files = _attach(ticket, None, actor, list(attachments), now)
+    # Read by the API's answer (tickets.api.serializers); not a field of the model.
+    setattr(ticket, "filed", Filed(stints=[stint], attachments=files, has_access_data=has_access_data))  # noqa: B010
     logger.info("ticket created: number=%s line=%s channel=%s", ticket.number, line.code, channel)
     return ticket
+
+
+@dataclass(frozen=True)
+class Filed:
+    """What `ticket_create` wrote beside the ticket, left on it as `ticket.filed` so that the
+    answer to the request shows them without reading them back (messages are read: a
+    TICKET_FILED_HOOKS hook may have written one)."""
+
+    stints: list[LineStint]
+    attachments: list[Attachment]
+    has_access_data: bool
+
+
+def _cache_profile(customer: User) -> None:
+    """Load the customer's profile with its plan onto `customer`, where the policies look first."""
+    profile = CustomerProfile.objects.select_related("support_plan").filter(user=customer).first()
+    User.customer_profile.related.set_cached_value(customer, profile)
 
 
 @transaction.atomic
@@ -296,7 +355,9 @@ def message_add(
     ticket.last_activity_at = now
     if author.is_customer:
         if ticket.status in (Status.WAITING_CUSTOMER, Status.RESOLVED):
-            changed += _set_status(ticket, Status.WAITING_AGENT, author, now=now, reason="customer replied")
+            changed += _set_status(
+                ticket, Status.WAITING_AGENT, author, now=now, reason=system_reason(SystemReason.CUSTOMER_REPLIED)
+            )
             if ticket.assignee_id is None:
                 changed += queue_enqueue(ticket=ticket, now=now)
     elif kind == Message.Kind.PUBLIC:
@@ -310,7 +371,7 @@ def message_add(
             changed.append("assignee")
         target = Status.WAITING_CUSTOMER if wait_for_customer else Status.IN_PROGRESS
         if ticket.status != target and ticket.status != Status.RESOLVED:
-            changed += _set_status(ticket, target, author, now=now)
+            changed += _set_status(ticket, target, author, now=now, reason=system_reason(SystemReason.AGENT_REPLIED))
     _save(
         ticket,
         changed,
@@ -328,7 +389,7 @@ def ticket_take(*, ticket: Ticket, agent: User) -> Ticket:
     _require_staff(ticket, agent)
     if ticket.assignee_id == agent.id:
         raise Conflict(_("You already have this ticket."), code="already_yours")
-    if ticket.assignee_id is not None:
+    if ticket.assignee is not None:
         raise Conflict(
             _("%(name)s is working on this ticket; they can release it.") % {"name": ticket.assignee.display_name},
             code="taken",
@@ -364,7 +425,9 @@ def ticket_release(*, ticket: Ticket, agent: User, reason: str = "") -> Ticket:
     ticket.assignee = None
     changed = ["assignee"]
     if ticket.status == Status.IN_PROGRESS:
-        changed += _set_status(ticket, Status.WAITING_AGENT, agent, now=now, reason=reason or "released")
+        changed += _set_status(
+            ticket, Status.WAITING_AGENT, agent, now=now, reason=reason or system_reason(SystemReason.RELEASED)
+        )
     if ticket.queued_at is None:
         changed += queue_enqueue(ticket=ticket, now=now)
     # Otherwise the ticket keeps its order key: it goes back to the same place in the queue.
@@ -390,7 +453,7 @@ def ticket_system_transfer(*, ticket: Ticket, to_line: Line, reason_code: str, *
     return _transfer(ticket, None, to_line, system_reason(reason_code, **params))
 
 
-def _transfer(ticket: Ticket, actor: User | None, to_line: Line, reason: str | dict) -> Ticket:
+def _transfer(ticket: Ticket, actor: User | None, to_line: Line, reason: str | ReasonFields) -> Ticket:
     """`reason`: what the agent typed, or the helpdesk's own (tickets.history.system_reason)."""
     if ticket.status in (Status.RESOLVED, Status.CLOSED):
         raise Conflict(
@@ -409,8 +472,7 @@ def _transfer(ticket: Ticket, actor: User | None, to_line: Line, reason: str | d
         stint.left_at = now
         stint.save(update_fields=["left_at"])
     LineStint.objects.create(ticket=ticket, line=to_line, entered_at=now)
-    reason_fields = reason if isinstance(reason, dict) else {"reason": reason}
-    events.transferred(ticket, actor, old_line=old_line, new_line=to_line, seconds_in_old_line=seconds, **reason_fields)
+    events.transferred(ticket, actor, old_line=old_line, new_line=to_line, seconds_in_old_line=seconds, reason=reason)
     ticket.line = to_line
     ticket.line_entered_at = now
     changed = ["line", "line_entered_at"]
@@ -419,7 +481,9 @@ def _transfer(ticket: Ticket, actor: User | None, to_line: Line, reason: str | d
         ticket.assignee = None
         changed.append("assignee")
     if ticket.status != Status.WAITING_AGENT:
-        changed += _set_status(ticket, Status.WAITING_AGENT, actor, now=now, reason="transferred")
+        changed += _set_status(
+            ticket, Status.WAITING_AGENT, actor, now=now, reason=system_reason(SystemReason.TRANSFERRED)
+        )
     changed += queue_enqueue(ticket=ticket, now=now)
     message = Message.objects.create(
         ticket=ticket,
@@ -446,23 +510,45 @@ def _transfer_note(ticket: Ticket, old_line: Line, new_line: Line) -> str:
         }
 
 
-def change_customer(*, ticket: Ticket, actor: User, customer: User, reason: str, now: dt.datetime) -> None:
-    """Give a ticket to another customer account (an e-mail sender recognised as one), with a
-    line in the history and the queue weight of the new customer. For a ticket the caller has
-    locked and checked the actor against; saves the ticket."""
+@transaction.atomic
+def ticket_change_customer(*, ticket: Ticket, actor: User, customer: User, reason: str | ReasonFields) -> Ticket:
+    """Give a ticket to another customer account (an e-mail sender recognised as one), by staff
+    of its line: a line in the history, and the new customer's queue weight and service
+    targets (the time already counted stays counted, as for a change of urgency)."""
+    ticket = Ticket.objects.select_for_update(of=("self",)).select_related("line", "customer").get(pk=ticket.pk)
+    _require_staff(ticket, actor)
     if not customer.is_customer or not customer.is_active:
         raise DomainError(
             _("A ticket can only go to an active customer account."), code="not_a_customer", field="customer"
         )
     if ticket.customer_id == customer.id:
-        return
-    old = ticket.customer
-    events.customer_changed(ticket, actor, old=old, new=customer, reason=reason)
+        return ticket
+    now = timezone.now()
+    events.customer_changed(ticket, actor, old=ticket.customer, new=customer, reason=reason)
     ticket.customer = customer
     ticket.organisation_id = customer.organisation_id
-    fields = ["customer", "organisation", *queue_reweigh(ticket=ticket)]
+    # The commitment follows the new customer's plan (sla.deadlines.sla_retarget).
+    _save(
+        ticket, ["customer", "organisation", *queue_reweigh(ticket=ticket), *sla_retarget(ticket=ticket, now=now)], now
+    )
+    return ticket
+
+
+@transaction.atomic
+def ticket_verify_sender(*, ticket: Ticket, via: str = "follow_link") -> Ticket:
+    """The sender of a ticket filed with an unproven address (the feedback form) has shown they
+    receive mail there: they used the link mailed only to that address. Once, with its history
+    line; a ticket whose sender is verified already is returned as it is."""
+    ticket = Ticket.objects.select_for_update(of=("self",)).get(pk=ticket.pk)
+    if ticket.sender_verified:
+        return ticket
+    now = timezone.now()
+    ticket.sender_verified = True
+    ticket.sender_verified_at = now
     ticket.updated_at = now
-    ticket.save(update_fields=sorted({*fields, "updated_at"}))
+    events.sender_verified(ticket, None, via=via)
+    ticket.save(update_fields=["sender_verified", "sender_verified_at", "updated_at"])
+    return ticket
 
 
 @transaction.atomic
@@ -527,8 +613,8 @@ def ticket_confirm(*, ticket: Ticket, customer: User) -> Ticket:
     ticket = Ticket.objects.select_for_update(of=("self",)).select_related("line").get(pk=ticket.pk)
     _require_customer(ticket, customer)
     now = timezone.now()
-    changed = _set_status(ticket, Status.CLOSED, customer, now=now, reason="confirmed by the customer")
-    _wipe_secret(ticket, customer, reason="ticket closed")
+    changed = _set_status(ticket, Status.CLOSED, customer, now=now, reason=system_reason(SystemReason.CONFIRMED))
+    _wipe_secret(ticket, customer)
     _close_stint(ticket, now)
     _save(ticket, changed, now)
     return ticket
@@ -544,7 +630,7 @@ def ticket_reopen(*, ticket: Ticket, customer: User, body: str) -> Ticket:
         raise Conflict(_("Only a resolved or closed ticket can be reopened."), code="illegal_transition")
     now = timezone.now()
     was_closed = ticket.status == Status.CLOSED
-    changed = _set_status(ticket, Status.WAITING_AGENT, customer, now=now, reason="reopened by the customer")
+    changed = _set_status(ticket, Status.WAITING_AGENT, customer, now=now, reason=system_reason(SystemReason.REOPENED))
     if ticket.assignee_id is None:
         changed += queue_enqueue(ticket=ticket, now=now)
     if was_closed:
@@ -565,36 +651,78 @@ def _close_stint(ticket: Ticket, now: dt.datetime) -> None:
     LineStint.objects.filter(ticket=ticket, left_at__isnull=True).update(left_at=now)
 
 
-def _store_secret(ticket: Ticket, actor: User, plaintext: str, now: dt.datetime) -> None:
+SECRET_MAX = 10_000
+
+
+def _store_secret(
+    ticket: Ticket, actor: User, plaintext: str, now: dt.datetime, *, reason: ReasonFields | None = None
+) -> None:
     plaintext = plaintext.strip()
-    if len(plaintext) > 10_000:
+    if len(plaintext) > SECRET_MAX:
         raise DomainError(_("Access data is limited to 10,000 characters."), code="too_long", field="access_data")
     TicketSecret.objects.update_or_create(
         ticket=ticket,
         defaults={"ciphertext": secrets.encrypt(plaintext), "created_by": actor, "updated_at": now},
     )
-    events.secret_stored(ticket, actor)
+    events.secret_stored(ticket, actor, reason=reason)
 
 
-def _wipe_secret(ticket: Ticket, actor: User | None, *, reason: str) -> None:
+def _wipe_secret(ticket: Ticket, actor: User | None) -> None:
+    """The ticket closed: its access data goes."""
     deleted, _by_model = TicketSecret.objects.filter(ticket=ticket).delete()
     if deleted:
-        events.secret_wiped(ticket, actor, reason=reason)
+        events.secret_wiped(ticket, actor, reason=system_reason(SystemReason.TICKET_CLOSED))
+
+
+def _require_secret_holder(ticket: Ticket, actor: User) -> None:
+    """Staff may read or replace access data only as members of the ticket's current line:
+    managing every line does not make a manager one of the line's engineers. Who may not
+    read the data may not replace it either, or they could swap in credentials of their own
+    choosing that the line's engineers would then trust without seeing who set them."""
+    if not ticket.line.memberships.filter(user=actor).exists():
+        raise PermissionDenied(_("Only the staff of the ticket's current line may see or replace its access data."))
 
 
 @transaction.atomic
 def secret_store(*, ticket: Ticket, actor: User, access_data: str) -> None:
-    """The customer (or staff of the line) stores server access data on an open ticket."""
+    """The customer side of the ticket, or staff of its current line, stores or replaces the
+    server access data on an open ticket. The customers never read it back, yet may replace
+    it: they are the ones who own the server; anyone else must be able to read it first."""
     ticket = Ticket.objects.select_for_update(of=("self",)).select_related("line").get(pk=ticket.pk)
     if actor.is_customer:
         _require_customer(ticket, actor)
     else:
         _require_staff(ticket, actor)
+        _require_secret_holder(ticket, actor)
     if ticket.status == Status.CLOSED:
         raise Conflict(_("A closed ticket keeps no access data."), code="ticket_closed")
     if not (access_data or "").strip():
         raise DomainError(_("Access data must not be empty."), code="required", field="access_data")
     _store_secret(ticket, actor, access_data, timezone.now())
+
+
+@transaction.atomic
+def secret_store_from_email(*, ticket: Ticket, sender: User, access_data: str) -> None:
+    """Access data the customer wrote in an e-mail on this ticket (mailin found and masked it):
+    kept encrypted as if typed into the form by `sender`, the customer side of the ticket. An
+    e-mail cannot see what the ticket holds, so it is added to the stored access data rather
+    than replacing it (the newest alone when both do not fit). Its event says where it came from."""
+    ticket = Ticket.objects.select_for_update(of=("self",)).select_related("line").get(pk=ticket.pk)
+    if not sender.is_customer or not (ticket.customer_id == sender.id or customer_can_see_ticket(sender, ticket)):
+        raise PermissionDenied(_("Only the customer can do this."))
+    if ticket.status == Status.CLOSED:
+        raise Conflict(_("A closed ticket keeps no access data."), code="ticket_closed")
+    plaintext = (access_data or "").strip()
+    if not plaintext:
+        raise DomainError(_("Access data must not be empty."), code="required", field="access_data")
+    stored = TicketSecret.objects.filter(ticket=ticket).first()
+    if stored is not None:
+        combined = f"{secrets.decrypt(bytes(stored.ciphertext))}\n\n{plaintext}"
+        if len(combined) <= SECRET_MAX:
+            plaintext = combined
+    _store_secret(
+        ticket, sender, plaintext[:SECRET_MAX], timezone.now(), reason=system_reason(SystemReason.ACCESS_DATA_BY_EMAIL)
+    )
 
 
 @transaction.atomic
@@ -605,20 +733,27 @@ def secret_reveal(*, ticket: Ticket, actor: User) -> str:
         if not customer_can_see_ticket(actor, ticket):
             raise NotFound(_("No such ticket."))
         raise PermissionDenied(_("Access data is shown only to the staff working on the ticket."))
-    if not ticket.line.memberships.filter(user=actor).exists():
-        raise PermissionDenied(_("Access data is shown only to the staff of the ticket's current line."))
+    _require_secret_holder(ticket, actor)
     stored = TicketSecret.objects.filter(ticket=ticket).first()
     if stored is None:
         raise NotFound(_("This ticket has no access data."), code="no_secret")
     events.secret_revealed(ticket, actor)
-    return secrets.decrypt(stored.ciphertext)
+    return secrets.decrypt(bytes(stored.ciphertext))
 
 
 def template_render(*, template: ReplyTemplate, ticket: Ticket, agent: User) -> str:
     """Fill a reply template's placeholders for this ticket."""
+    return templates_render(templates=[template], ticket=ticket, agent=agent)[template.id]
+
+
+def templates_render(*, templates: Sequence[ReplyTemplate], ticket: Ticket, agent: User) -> dict[int, str]:
+    """Fill the placeholders of reply templates for this ticket, by template id: whether the
+    agent may use them is asked once, however many there are."""
+    if not templates:
+        return {}
     if not can_work_ticket(agent, ticket):
         raise PermissionDenied(_("Only staff of the line may use its templates."))
-    if template.line_id != ticket.line_id and not agent.is_management:
+    if not agent.is_management and any(template.line_id != ticket.line_id for template in templates):
         raise PermissionDenied(_("This template belongs to another line."))
     values = {
         "customer_name": ticket.customer.get_full_name() or ticket.customer.get_username(),
@@ -626,7 +761,7 @@ def template_render(*, template: ReplyTemplate, ticket: Ticket, agent: User) -> 
         "agent_name": agent.display_name,
     }
     # One pass, so a value that itself looks like a placeholder is left as it is.
-    return PLACEHOLDER.sub(lambda match: str(values[match[1]]), template.body)
+    return {template.id: PLACEHOLDER.sub(lambda match: str(values[match[1]]), template.body) for template in templates}
 
 
 @transaction.atomic
@@ -641,22 +776,22 @@ def ticket_system_message(*, ticket: Ticket, body: str) -> Message:
 
 
 @transaction.atomic
-def ticket_system_resolve(*, ticket: Ticket, reason: str) -> Ticket:
+def ticket_system_resolve(*, ticket: Ticket, reason: SystemReason) -> Ticket:
     """Resolved by the helpdesk: the customer stayed silent."""
     ticket = Ticket.objects.select_for_update(of=("self",)).select_related("line").get(pk=ticket.pk)
     now = timezone.now()
-    changed = _set_status(ticket, Status.RESOLVED, None, now=now, reason=reason)
+    changed = _set_status(ticket, Status.RESOLVED, None, now=now, reason=system_reason(reason))
     _save(ticket, changed, now)
     return ticket
 
 
 @transaction.atomic
-def ticket_system_close(*, ticket: Ticket, reason: str) -> Ticket:
+def ticket_system_close(*, ticket: Ticket, reason: SystemReason) -> Ticket:
     """Closed by the helpdesk: a solution the customer did not confirm in time."""
     ticket = Ticket.objects.select_for_update(of=("self",)).select_related("line").get(pk=ticket.pk)
     now = timezone.now()
-    changed = _set_status(ticket, Status.CLOSED, None, now=now, reason=reason)
-    _wipe_secret(ticket, None, reason="ticket closed")
+    changed = _set_status(ticket, Status.CLOSED, None, now=now, reason=system_reason(reason))
+    _wipe_secret(ticket, None)
     _close_stint(ticket, now)
     _save(ticket, changed, now)
     return ticket
@@ -676,13 +811,13 @@ def _package_task_state(customer: User, package: Plan, now: dt.datetime) -> str:
     """Included while the month's tasks last; beyond that the customer must accept a charge."""
     month_start = timezone.localtime(now).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     used = Ticket.objects.filter(
-        customer=customer, category=Category.ADMIN_WORK, created_at__gte=month_start, package_task="included"
+        customer=customer, category=Category.ADMIN_WORK, created_at__gte=month_start, package_task=PackageTask.INCLUDED
     ).count()
-    return "included" if used < package.tasks_per_month else "extra_pending"
+    return PackageTask.INCLUDED if used < (package.tasks_per_month or 0) else PackageTask.EXTRA_PENDING
 
 
 def _guard_package(ticket: Ticket) -> None:
-    if ticket.package_task == "extra_pending":
+    if ticket.package_task == PackageTask.EXTRA_PENDING:
         raise Conflict(
             _("Work beyond the administration package starts once the customer accepts the extra charge."),
             code="extra_charge_not_accepted",
@@ -692,11 +827,9 @@ def _guard_package(ticket: Ticket) -> None:
 @transaction.atomic
 def ticket_accept_extra_charge(*, ticket: Ticket, customer: User) -> Ticket:
     """The customer agrees to pay for an administration task beyond the month's package."""
-    from queues.billing import charge_recorded
-
     ticket = Ticket.objects.select_for_update(of=("self",)).select_related("line").get(pk=ticket.pk)
     _require_customer(ticket, customer)
-    if ticket.package_task != "extra_pending":
+    if ticket.package_task != PackageTask.EXTRA_PENDING:
         raise Conflict(_("There is no extra charge to accept on this ticket."), code="nothing_to_accept")
     package = _package_of(ticket.customer)
     if package is None or not package.extra_task_price:
@@ -712,8 +845,10 @@ def ticket_accept_extra_charge(*, ticket: Ticket, customer: User) -> Ticket:
             "description": f"Extra administration task, ticket #{ticket.number}",
         },
     )
-    ticket.package_task = "extra_accepted"
-    events.status_changed(ticket, customer, old=ticket.status, new=ticket.status, reason="extra charge accepted")
+    ticket.package_task = PackageTask.EXTRA_ACCEPTED
+    events.package_task_changed(
+        ticket, customer, old=PackageTask.EXTRA_PENDING, new=PackageTask.EXTRA_ACCEPTED, charge=entry.reference
+    )
     _save(ticket, ["package_task"], now)
     charge_recorded(entry)
     return ticket
@@ -772,10 +907,201 @@ def call_log(
         changed = ["last_activity_at"]
         ticket.last_activity_at = now
         if ticket.status in (Status.WAITING_CUSTOMER, Status.RESOLVED):
-            changed += _set_status(ticket, Status.WAITING_AGENT, agent, now=now, reason="customer called")
+            changed += _set_status(
+                ticket, Status.WAITING_AGENT, agent, now=now, reason=system_reason(SystemReason.CUSTOMER_CALLED)
+            )
         _save(ticket, changed, now, customer_wrote=True)
     call = PhoneCall.objects.create(
         ticket=ticket, message=message, agent=agent, customer=customer, duration=duration, created_at=now
     )
     events.call_logged(ticket, agent, call=call)
     return call
+
+
+# --- the queue ---------------------------------------------------------------------------
+
+
+def ticket_take_next(*, agent: User, line: Line | None = None) -> Ticket | None:
+    """Assign the first waiting ticket of the agent's lines (or of `line`) to the agent.
+
+    One statement (tickets.take_next): concurrent agents each get a different ticket and never
+    wait for each other. None when the queue is empty. The ticket comes back with its queue
+    fields (number, status, assignee, line, customer, order key); the others load on first use.
+    The SLA clocks need no change: the ticket goes from waiting to in progress, and both keep
+    the same clocks running."""
+    if not agent.is_support_staff:
+        raise PermissionDenied(_("Only support staff take tickets."))
+    now = timezone.now()
+    params = {
+        "agent": agent.id,
+        "line": line.id if line is not None else None,
+        "now": now,
+        "username": agent.get_username(),
+        "dispatch": take_next.take_next_dispatch(),
+    }
+    # The connection once, not through the `connection` proxy at every use (a take runs back to
+    # back with others, and each look-up through the proxy costs about as much as building the row).
+    db = connections[DEFAULT_DB_ALIAS]
+    row = take_next.run_take_next(db, params)
+    if row is None:
+        _explain_nothing_taken(agent, line)
+        return None
+    names, template = take_next.take_next_row_template()
+    ticket = Ticket.from_db(db.alias, names, [row[index] if index > 0 else DEFERRED for index in template])
+    if row[0]:
+        # sla_stale: filed before any service level applied (and one exists now), or paused
+        # against the rule: bring it up to date.
+        with transaction.atomic():
+            ticket = Ticket.objects.select_for_update(of=("self",)).select_related("line").get(pk=ticket.pk)
+            fields = sla_update(ticket=ticket, now=now)
+            if fields:
+                ticket.save(update_fields=sorted(set(fields)))
+    return ticket
+
+
+def _explain_nothing_taken(agent: User, line: Line | None) -> None:
+    """Nothing was taken: an empty queue is a plain answer, a missing membership an error."""
+    line_ids = active_line_ids(agent)
+    if line is not None and line.id not in line_ids:
+        raise PermissionDenied(_("You are not a member of the line “%(line)s”.") % {"line": line.name})
+    if not line_ids:
+        raise DomainError(_("You are not a member of any line."), code="no_lines")
+
+
+def ticket_apply_boost(*, ticket: Ticket, customer: User, quote: BoostQuote) -> Ticket:
+    """Move a ticket up as a boost the customer has paid for (queues.services.boost_buy) was
+    quoted. The caller holds the ticket's row lock from the quote on, in its transaction."""
+    fields = queue_boost(ticket=ticket, minutes=quote.credit_minutes, order_key=quote.order_key)
+    ticket.updated_at = timezone.now()
+    ticket.save(update_fields=[*fields, "updated_at"])
+    events.boosted(
+        ticket,
+        customer,
+        kind=quote.kind,
+        price=quote.price,
+        minutes=quote.credit_minutes,
+        old_position=quote.position_now,
+        new_position=quote.position_after,
+    )
+    return ticket
+
+
+# --- incidents (status.services keeps the links; the ticket's side is written here) -----------
+
+
+@transaction.atomic
+def ticket_link_incident(*, ticket: Ticket, actor: User | None, incident: int, title: str, via: str) -> Ticket:
+    """The ticket is about a known problem: a line in its history, and it leaves the head of its
+    line's queue (queues.policy.queue_park), since the incident's resolution answers it.
+    `actor` None: the helpdesk linked it as it was filed."""
+    ticket = Ticket.objects.select_for_update(of=("self",)).select_related("line").get(pk=ticket.pk)
+    if actor is not None:
+        _require_staff(ticket, actor)
+    if ticket.status in (Status.RESOLVED, Status.CLOSED):
+        raise Conflict(
+            _("A ticket that is “%(status)s” is not linked to incidents.") % {"status": _status_label(ticket.status)},
+            code="illegal_transition",
+        )
+    events.incident_link_changed(ticket, actor, incident=incident, title=title, linked=True, via=via)
+    fields = queue_park(ticket=ticket)
+    ticket.updated_at = timezone.now()
+    ticket.save(update_fields=[*fields, "updated_at"])
+    return ticket
+
+
+@transaction.atomic
+def ticket_unlink_incident(
+    *, ticket: Ticket, actor: User | None, incident: int, title: str, via: str = "agent"
+) -> Ticket:
+    """Not (or no longer) waiting for that problem: a line in the history, and back to its place
+    in the queue. `actor` None: the incident was resolved without a reply (`via` "resolved")."""
+    ticket = Ticket.objects.select_for_update(of=("self",)).select_related("line").get(pk=ticket.pk)
+    if actor is not None:
+        _require_staff(ticket, actor)
+    events.incident_link_changed(ticket, actor, incident=incident, title=title, linked=False, via=via)
+    fields = queue_unpark(ticket=ticket)
+    ticket.updated_at = timezone.now()
+    ticket.save(update_fields=[*fields, "updated_at"])
+    return ticket
+
+
+@transaction.atomic
+def ticket_incident_resolve(*, ticket: Ticket, actor: User, body: str) -> Message | None:
+    """The incident the ticket is linked to is over: one public reply from `actor` (who published
+    the resolution, for every linked ticket whatever its line) and the ticket resolved; the
+    customer confirms or reopens as after any solution. A ticket already resolved or closed gets
+    nothing (None)."""
+    if not actor.is_support_staff:
+        raise PermissionDenied(_("Only support staff answer tickets."))
+    ticket = Ticket.objects.select_for_update(of=("self",)).select_related("line").get(pk=ticket.pk)
+    if ticket.status in (Status.RESOLVED, Status.CLOSED):
+        return None
+    body = _clean_text(body, field="body", label=_("The message"), max_length=BODY_MAX)
+    now = timezone.now()
+    message = Message.objects.create(ticket=ticket, author=actor, kind=Message.Kind.PUBLIC, body=body, created_at=now)
+    events.message_added(ticket, actor, message=message)
+    ticket.last_activity_at = now
+    changed = ["last_activity_at"]
+    if ticket.first_response_at is None:
+        ticket.first_response_at = now
+        changed.append("first_response_at")
+    changed += _set_status(
+        ticket, Status.RESOLVED, actor, now=now, reason=system_reason(SystemReason.INCIDENT_RESOLVED)
+    )
+    changed += queue_unpark(ticket=ticket)
+    _save(ticket, changed, now, agent_answered=True)
+    return message
+
+
+# --- the SLA sweep's writes (sla.services, sla.actions) ---------------------------------------
+# The sweep holds the tickets' row locks; what it decides to do is written here.
+
+
+def ticket_sla_note(*, event: TicketEvent) -> TicketEvent:
+    """Write what the sweep did to a ticket (tickets.events.build_sla_noted)."""
+    if event.kind != EventKind.SLA:
+        raise ValueError("the sweep writes only SLA notes")
+    return events.record(event)
+
+
+def ticket_sla_escalate(*, ticket: Ticket, minutes: int, policy: QueuePolicy | None = None) -> int:
+    """More head start for an overdue ticket, within the queue's bound; returns the minutes added."""
+    added = queue_escalate(ticket=ticket, minutes=minutes, policy=policy)
+    if added:
+        ticket.save(update_fields=ESCALATION_FIELDS)
+    return added
+
+
+def ticket_sla_checked(*, ticket: Ticket) -> None:
+    """The ticket's next check after the sweep acted on it (sla.deadlines.next_check)."""
+    Ticket.objects.filter(id=ticket.id).update(sla_next_check_at=ticket.sla_next_check_at)
+
+
+def tickets_sla_checked(*, tickets: list[Ticket], notes: list[TicketEvent]) -> None:
+    """The sweep's bulk write for many tickets: its notes (built by tickets.events), then each
+    ticket's next check and any escalation's head start set on it in memory
+    (queues.policy.queue_escalate), in one statement: a bulk_update builds a CASE per field
+    and ticket, and compiling it costs more than running it."""
+    if any(note.kind != EventKind.SLA for note in notes):
+        raise ValueError("the sweep writes only SLA notes")
+    events.record_many(notes)
+    if not tickets:
+        return
+    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+        cursor.execute(
+            f"""
+            UPDATE {Ticket._meta.db_table} AS ticket
+            SET sla_next_check_at = checked.next_check, credit_minutes = checked.credit,
+                weight_parts = checked.parts, virtual_time = checked.virtual_time
+            FROM unnest(%s::bigint[], %s::timestamptz[], %s::integer[], %s::jsonb[], %s::timestamptz[])
+                AS checked (id, next_check, credit, parts, virtual_time)
+            WHERE ticket.id = checked.id
+            """,  # noqa: S608 - the table name is the model's
+            [
+                [ticket.id for ticket in tickets],
+                [ticket.sla_next_check_at for ticket in tickets],
+                [ticket.credit_minutes for ticket in tickets],
+                [json.dumps(ticket.weight_parts) for ticket in tickets],
+                [ticket.virtual_time for ticket in tickets],
+            ],
+        )

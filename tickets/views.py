@@ -7,10 +7,9 @@ import datetime as dt
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.core.paginator import Paginator
+from django.core.paginator import InvalidPage
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 from django.views import View
@@ -19,9 +18,8 @@ from accounts.models import Role, User
 from accounts.permissions import AreaRequiredMixin
 from helpdesk.errors import DomainError, NotFound
 from queues.models import Line
-from queues.selectors import ticket_standing
-from queues.views import boost_offers
-from sla.services import line_clocks
+from queues.selectors import boost_offers, ticket_standing
+from sla.selectors import line_clocks
 from tickets import selectors, services
 from tickets.forms import (
     AccessDataForm,
@@ -35,44 +33,35 @@ from tickets.forms import (
     TransferForm,
 )
 from tickets.models import Category, Status, Urgency
+from tickets.pagination import LOOKAHEAD_PAGES, LookaheadPaginator
 
 PAGE_SIZE = 20
-# Lists count their tickets only this many pages past the current one.
-LOOKAHEAD_PAGES = 10
-
-
-class LookaheadPaginator(Paginator):
-    """Counts the matching tickets only up to `lookahead` pages past the current page.
-
-    An exact COUNT(*) reads every matching ticket: hundreds of thousands for an agent's closed
-    tickets, far more than the page itself. `has_more` says the count stopped early.
-    """
-
-    def __init__(self, object_list, per_page, *, number: int, lookahead: int = LOOKAHEAD_PAGES):
-        super().__init__(object_list, per_page)
-        self.limit = (number + lookahead) * per_page + 1
-
-    @cached_property
-    def count(self) -> int:
-        # No ORDER BY: PostgreSQL stops at the limit along whichever path is cheapest.
-        return self.object_list.order_by().values("pk")[: self.limit].count()
-
-    @property
-    def has_more(self) -> bool:
-        return self.count >= self.limit
+# Past this page, the OFFSET and the lookahead's LIMIT would not fit PostgreSQL's bigint.
+PAGE_NUMBER_MAX = (2**63 - 1) // PAGE_SIZE - LOOKAHEAD_PAGES - 1
 
 
 def _page_number(request) -> int:
-    try:
-        return max(1, int(request.GET.get("page") or 1))
-    except ValueError:
+    """The page asked for, 1 when none is. Anything but a page that can exist is a 404, as
+    in the API: not a number, zero, negative, past the last page."""
+    raw = request.GET.get("page", "")
+    if not raw:
         return 1
+    # isdigit() alone lets "²" through, which int() refuses.
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= len(str(PAGE_NUMBER_MAX))):
+        raise Http404(_("No such page."))
+    number = int(raw)
+    if not 1 <= number <= PAGE_NUMBER_MAX:
+        raise Http404(_("No such page."))
+    return number
 
 
 def _page(request, queryset):
     number = _page_number(request)
     paginator = LookaheadPaginator(queryset, PAGE_SIZE, number=number)
-    page = paginator.get_page(number)
+    try:
+        page = paginator.page(number)
+    except InvalidPage as exc:
+        raise Http404(_("No such page.")) from exc
     query = request.GET.copy()
     query.pop("page", None)
     return page, urlencode(query, doseq=True)
@@ -348,10 +337,7 @@ class DeskTicketDetail(AreaRequiredMixin, View):
         ticket = _get_ticket(request.user, number)
         can_work = selectors.can_work_ticket(request.user, ticket)
         templates = selectors.templates_for(ticket=ticket) if can_work else []
-        rendered = {
-            template.id: services.template_render(template=template, ticket=ticket, agent=request.user)
-            for template in templates
-        }
+        rendered = services.templates_render(templates=templates, ticket=ticket, agent=request.user)
         context = {
             "ticket": ticket,
             "can_work": can_work,

@@ -1,11 +1,15 @@
 """Development on a workstation: `make run`."""
 
+# First: the embedded servers' addresses (`make run`, `make test`) join the environment.
+from . import services_env  # noqa: F401
 from .base import *  # noqa: F403
 from .base import env
 
-DEBUG = env.bool("DJANGO_DEBUG", default=True)
+# `make run` shows the product as people will see it: its own error pages, not Django's
+# debug pages with the URL list. DJANGO_DEBUG=true brings the debug pages back.
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
 SECRET_KEY = env("DJANGO_SECRET_KEY", default="local-development-only-not-a-secret")
-EMAIL_BACKEND = env("DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+EMAIL_DELIVERY_BACKEND = env("DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 # Serve static files straight from the apps, no collectstatic needed while developing.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True

@@ -27,10 +27,18 @@ def test_domain_errors_become_clear_answers(error, status, code):
     assert response.data == {"error": code, "detail": error.message}
 
 
-def test_django_validation_errors_become_400_with_the_fields():
-    response = exception_handler(ValidationError({"subject": ["Too long."]}), {})
+def test_django_validation_errors_become_400_in_the_one_shape():
+    error = ValidationError({"subject": [ValidationError("Too long.", code="max_length")], "body": ["Empty."]})
+    response = exception_handler(error, {})
     assert response.status_code == 400
-    assert response.data == {"error": "invalid", "detail": {"subject": ["Too long."]}}
+    assert response.data == {
+        "error": "max_length",
+        "detail": "Too long.",
+        "field": "subject",
+        "errors": {"subject": ["Too long."], "body": ["Empty."]},
+    }
+    response = exception_handler(ValidationError("Not now."), {})
+    assert response.data == {"error": "invalid", "detail": "Not now."}
 
 
 def test_framework_errors_keep_their_status_and_get_the_same_shape():

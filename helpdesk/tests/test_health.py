@@ -35,12 +35,40 @@ def test_health_tells_how_many_events_wait_for_the_notifications_and_since_when(
     from tickets.models import EventOutbox
     from tickets.tests.helpers import make_ticket
 
-    assert client.get(reverse("healthz")).json()["notification_outbox"] == {"waiting": 0, "oldest_seconds": None}
+    assert client.get(reverse("healthz")).json()["notification_outbox"] == {
+        "waiting": 0,
+        "oldest_seconds": None,
+        "parked": 0,
+    }
     make_ticket(customer)  # its creation waits for the drain
     later = EventOutbox.objects.get().created_at + dt.timedelta(minutes=5)
     with time_machine.travel(later, tick=False):
         backlog = client.get(reverse("healthz")).json()["notification_outbox"]
-    assert backlog == {"waiting": 1, "oldest_seconds": 300.0}
+    assert backlog == {"waiting": 1, "oldest_seconds": 300.0, "parked": 0}
+
+
+@pytest.mark.django_db
+def test_health_counts_the_parked_events_apart_from_the_waiting_ones(client, customer, line):
+    import datetime as dt
+
+    import time_machine
+    from django.utils import timezone
+
+    from tickets.models import EventOutbox
+    from tickets.tests.helpers import make_ticket
+
+    make_ticket(customer)
+    make_ticket(customer)
+    older, newer = EventOutbox.objects.order_by("event_id")
+    now = timezone.now()
+    EventOutbox.objects.filter(pk=older.pk).update(
+        created_at=now - dt.timedelta(hours=5), parked_at=now, attempts=10, last_error="ValueError: broken"
+    )
+    EventOutbox.objects.filter(pk=newer.pk).update(created_at=now - dt.timedelta(seconds=30))
+    with time_machine.travel(now, tick=False):
+        backlog = client.get(reverse("healthz")).json()["notification_outbox"]
+    # The parked event is no sign of a stopped drain: the age is the oldest waiting one's.
+    assert backlog == {"waiting": 1, "oldest_seconds": 30.0, "parked": 1}
 
 
 @pytest.mark.django_db
@@ -65,6 +93,7 @@ def test_health_fails_and_names_redis_when_redis_is_down(client, settings):
     assert "ConnectionError" in body["checks"]["redis"]
 
 
+@pytest.mark.slow  # a fresh interpreter
 def test_health_fails_and_names_postgres_when_the_database_is_down():
     # A fresh interpreter whose DATABASE_URL points at a port where nothing listens.
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "helpdesk.settings.test"}

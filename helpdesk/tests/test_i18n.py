@@ -45,6 +45,7 @@ def test_the_check_refuses_an_empty_or_fuzzy_entry_and_a_stale_mo(tmp_path):
     assert any("run `make compile-messages`" in problem for problem in i18n_check.problems(po_path))
 
 
+@pytest.mark.slow  # makemessages over a copy of the tree
 @pytest.mark.skipif(shutil.which("xgettext") is None, reason="needs GNU gettext (CI installs it)")
 def test_the_catalogue_holds_every_string_of_the_sources(tmp_path):
     """`makemessages` over a copy of the sources adds nothing untranslated to a copy of the

@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pytest
 
+# Each test loads the settings in a fresh interpreter.
+pytestmark = pytest.mark.slow
+
 BASE_DIR = Path(__file__).resolve().parents[2]
 GOOD_KEY = "k" * 50
 FERNET_KEY = "dGVzdC1zdWl0ZS1rZXktbm90LWEtc2VjcmV0LTAwMDA="
@@ -58,10 +61,32 @@ def test_production_starts_with_a_secret_key_and_debug_off():
     assert result.stdout.strip() == "False"
 
 
-def test_local_settings_default_to_debug_for_development():
+def test_local_settings_run_without_debug_unless_asked():
+    # `make run` shows the product's own error pages, not Django's debug pages with the URL list.
     result = load_settings("helpdesk.settings.local")
     assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"
+    result = load_settings("helpdesk.settings.local", DJANGO_DEBUG="true")
+    assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "True"
+
+
+def test_production_tells_browsers_to_keep_to_https_for_a_year():
+    code = (
+        "import django; django.setup(); from django.conf import settings; "
+        "print(settings.SECURE_HSTS_SECONDS, settings.SECURE_HSTS_INCLUDE_SUBDOMAINS)"
+    )
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    clean.update(
+        DJANGO_SETTINGS_MODULE="helpdesk.settings.production",
+        DJANGO_SECRET_KEY=GOOD_KEY,
+        HELPDESK_SECRET_ENCRYPTION_KEYS=FERNET_KEY,
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=clean, cwd=BASE_DIR, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["31536000", "True"]
 
 
 def test_database_and_redis_come_from_the_environment():

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import hmac
 
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions, permissions, status
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
-
-from mailin import conf
 
 
 class InboundNotConfigured(exceptions.APIException):
@@ -26,7 +25,7 @@ class InboundToken:
 
 class InboundTokenAuthentication(BaseAuthentication):
     def authenticate(self, request):
-        expected = conf.inbound_token()
+        expected = settings.INBOUND_TOKEN
         if not expected:
             raise InboundNotConfigured()
         parts = get_authorization_header(request).split()

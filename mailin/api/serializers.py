@@ -33,12 +33,24 @@ class InboundOutcomeSerializer(serializers.ModelSerializer):
             "attachments_kept",
             "attachments_refused",
             "received_at",
+            "sent_at",
+            "authentication",
+            "text_damaged",
+            "access_data_moved",
             "stored",
         ]
         read_only_fields = fields
 
     def get_ticket(self, obj) -> int | None:
         return obj.ticket.number if obj.ticket_id else None
+
+
+class InboundListQuerySerializer(serializers.Serializer):
+    outcome = serializers.ChoiceField(choices=Outcome.choices, required=False, help_text=_("Only this outcome."))
+    unmatched = serializers.BooleanField(required=False, default=False, help_text=_("Only senders without an account."))
+    ticket = serializers.IntegerField(
+        required=False, min_value=1, max_value=2**63 - 1, help_text=_("Only e-mails of this ticket (its number).")
+    )
 
 
 class LinkSenderSerializer(serializers.Serializer):

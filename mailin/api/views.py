@@ -19,8 +19,8 @@ from helpdesk.errors import DomainError, NotFound
 from mailin import services
 from mailin.api.auth import HasInboundToken, InboundTokenAuthentication
 from mailin.api.parsers import OctetStreamParser, RawMessageParser
-from mailin.api.serializers import InboundOutcomeSerializer, LinkSenderSerializer
-from mailin.models import InboundMessage, Outcome, Source
+from mailin.api.serializers import InboundListQuerySerializer, InboundOutcomeSerializer, LinkSenderSerializer
+from mailin.models import InboundMessage, Source
 from tickets.api.serializers import ApiErrorSerializer
 from tickets.selectors import tickets_visible_to
 
@@ -104,11 +104,7 @@ class InboundMessageListView(GenericAPIView):
     @extend_schema(
         tags=[TAG],
         operation_id="inbound_messages_list",
-        parameters=[
-            OpenApiParameter("outcome", OpenApiTypes.STR, enum=Outcome.values, description="Only this outcome."),
-            OpenApiParameter("unmatched", OpenApiTypes.BOOL, description="Only senders without an account."),
-            OpenApiParameter("ticket", OpenApiTypes.INT, description="Only e-mails of this ticket (its number)."),
-        ],
+        parameters=[InboundListQuerySerializer],
         responses={200: InboundOutcomeSerializer(many=True)},
     )
     def get(self, request):
@@ -117,14 +113,14 @@ class InboundMessageListView(GenericAPIView):
         visible = Q(ticket__in=tickets_visible_to(user))
         if not user.is_management:
             messages = messages.filter(visible)
-        outcome = request.query_params.get("outcome")
-        if outcome:
-            messages = messages.filter(outcome=outcome)
-        if request.query_params.get("unmatched") in ("1", "true", "True"):
+        query = InboundListQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        if query.validated_data.get("outcome"):
+            messages = messages.filter(outcome=query.validated_data["outcome"])
+        if query.validated_data["unmatched"]:
             messages = messages.filter(ticket__isnull=False, sender_matched=False, linked_customer__isnull=True)
-        number = request.query_params.get("ticket", "")
-        if number.isdigit():
-            messages = messages.filter(ticket__number=int(number))
+        if query.validated_data.get("ticket") is not None:
+            messages = messages.filter(ticket__number=query.validated_data["ticket"])
         page = self.paginate_queryset(messages)
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 

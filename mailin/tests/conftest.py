@@ -7,7 +7,7 @@ from mailin.tests.helpers import TOKEN, Deliverer
 @pytest.fixture(autouse=True)
 def inbound_settings(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
-    settings.HELPDESK_INBOUND_TOKEN = TOKEN
+    settings.INBOUND_TOKEN = TOKEN
     settings.DEFAULT_FROM_EMAIL = "Hosting Support <support@helpdesk.localhost>"
     return settings
 

@@ -33,11 +33,39 @@ def test_prints_the_outcome_as_json(mailbox, customer):
     assert isinstance(result["ticket"], int)
 
 
-def test_ignored_mail_exits_0_and_unreadable_mail_exits_1(mailbox, customer):
+def test_every_stored_message_exits_0_even_unreadable_or_too_large(mailbox, customer, settings):
+    """Postfix and Exim bounce a message to its (possibly forged) sender on any status but 0
+    and 75: a message we keep must never be bounced."""
+    settings.INBOUND_MAX_BYTES = 1000
     assert run(io.BytesIO(simple(headers={"Auto-Submitted": "auto-replied"})))[0] == 0
-    assert run(io.BytesIO(b"\x00\x01 garbage"))[0] == 1
-    assert run(io.BytesIO(b""))[0] == 1  # an empty input is kept too, as unreadable
-    assert InboundMessage.objects.count() == 3
+    code, out, err = run(io.BytesIO(b"\x00\x01 garbage"))
+    assert code == 0 and json.loads(out)["outcome"] == Outcome.FAILED_PARSE and err == ""
+    assert run(io.BytesIO(b""))[0] == 0  # an empty input is kept too, as unreadable
+    code, out, _err = run(io.BytesIO(simple(body="x" * 5000)))
+    assert code == 0 and json.loads(out)["outcome"] == Outcome.REJECTED_TOO_LARGE
+    assert InboundMessage.objects.count() == 4
+
+
+def test_a_database_outage_while_filing_asks_for_a_retry_and_the_retry_files_it(mailbox, customer, monkeypatch):
+    raw = simple(message_id="outage-1@example.com")
+    real = services._process
+
+    def down(inbound):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(services, "_process", down)
+    code, out, _err = run(io.BytesIO(raw))
+    assert code == 75
+    assert out == ""  # no outcome: the MTA keeps the message and tries again
+    stored = InboundMessage.objects.get(message_id="outage-1@example.com")
+    assert stored.outcome == Outcome.RECEIVED  # kept, not filed yet
+    monkeypatch.setattr(services, "_process", real)
+    code, out, _err = run(io.BytesIO(raw))  # the MTA tries again
+    assert code == 0
+    assert json.loads(out)["outcome"] == Outcome.DUPLICATE
+    stored.refresh_from_db()
+    assert stored.outcome == Outcome.TICKET_CREATED
+    assert json.loads(out)["ticket"] == stored.ticket.number
 
 
 def test_a_text_stream_is_read_as_bytes(mailbox, customer):

@@ -213,7 +213,7 @@ def test_a_mailbox_being_polled_is_skipped(server, imap_mailbox):
 
 
 def test_the_batch_limit(server, imap_mailbox, customer, settings):
-    settings.HELPDESK_INBOUND_POLL_BATCH = 2
+    settings.INBOUND_POLL_BATCH = 2
     server.messages = {uid: simple(message_id=f"{uid}@x") for uid in range(1, 6)}
     tasks.poll_mailboxes()
     assert server.seen == {1, 2}

@@ -23,9 +23,9 @@ from mailin.tests.helpers import load, simple
     ],
 )
 def test_decode_text(payload, charset, text, noted):
-    decoded, note = parser.decode_text(payload, charset)
-    assert decoded == text
-    assert bool(note) == noted
+    decoded = parser.decode_text(payload, charset)
+    assert decoded.text == text
+    assert bool(decoded.note) == noted
 
 
 def test_html_to_text_drops_scripts_styles_and_unsafe_links():
@@ -180,5 +180,37 @@ def test_classify_reports_and_read_receipts():
         b'Content-Type: multipart/report; report-type=disposition-notification; boundary="r"\r\n\r\n'
         b"--r\r\nContent-Type: text/plain\r\n\r\nRead.\r\n--r--\r\n"
     )
-    verdict = parser.classify(parser.parse(raw), own_addresses=set(), message_id_domain="helpdesk")
+    verdict = parser.classify(
+        parser.parse(raw), own_addresses=set(), message_id_domain="helpdesk", reply_local_part="support"
+    )
     assert verdict == ("ignored_auto_reply", "an automatic report (disposition-notification)")
+
+
+@pytest.mark.parametrize(
+    ("text", "secret", "moved"),
+    [
+        ("Сервер vps-1.example.ru, пароль от root: qwerty12, спасибо", "qwerty12", True),
+        ("ssh 203.0.113.9\nлогин: admin\nпароль: Zx9#tt", "Zx9#tt", True),
+        ("FTP host ftp.petrov.ru user petrov pass=S3cret", "S3cret", True),
+        ("The panel login is ok, but the password is not accepted", "", False),
+        ("I forgot my password: how do I reset it?", "", False),
+        ("password: Hunter2", "", False),  # nothing it would open is named near it
+    ],
+)
+def test_credentials_are_found_next_to_a_host_or_a_login(text, secret, moved):
+    from mailin import credentials
+
+    found = credentials.find(text)
+    assert bool(found) is moved
+    if moved:
+        assert secret not in found.text and credentials.MASK in found.text
+        assert secret in found.access_data
+    else:
+        assert found.text == text
+
+
+def test_only_the_topmost_authentication_results_are_believed():
+    raw = load("dmarc_fail.eml", TICKET=1)
+    results = parser.authentication_results(parser.parse(raw))
+    assert (results.server, results.spf, results.dkim, results.dmarc) == ("mx.hosting.example", "fail", "none", "fail")
+    assert parser.authentication_results(parser.parse(raw), server="mx9.example").dmarc == ""

@@ -111,7 +111,12 @@ def test_forwarded_as_attachment_brings_its_text_and_files(deliver, customer):
     assert "Is the domain renewal included in my plan?" in ticket.body
     assert "From: Billing <billing@registrar.example>" in ticket.body
     assert "The domain petrov.ru expires on 2024-03-25." in ticket.body
-    assert [a.original_name for a in ticket.attachments.all()] == ["renewal-invoice.pdf"]
+    # The forwarded message is kept whole too, as an .eml file the agent can open.
+    files = {a.original_name: a for a in ticket.attachments.all()}
+    assert set(files) == {"renewal-invoice.pdf", "Domain petrov.ru expires in 7 days.eml"}
+    forwarded = files["Domain petrov.ru expires in 7 days.eml"].file.read()
+    assert b"From: Billing <billing@registrar.example>" in forwarded
+    assert b"renewal-invoice.pdf" in forwarded
 
 
 def test_files_refused_by_type_are_listed_and_the_rest_kept(deliver, customer):
@@ -253,6 +258,18 @@ def test_mail_from_a_staff_address_is_filed_unmatched_without_touching_the_accou
     assert placeholder != agent and placeholder.is_customer and not placeholder.is_active
     assert placeholder.email == ""
     assert "staff account" in inbound.outcome_detail
+
+
+def test_mail_from_a_staff_members_former_address_still_files(deliver, agent):
+    old_address = agent.email
+    first = deliver(simple(sender=f"Agent <{old_address}>", subject="Forwarded", message_id="staff-1@x"))
+    placeholder = first.ticket.customer
+    agent.email = "agent-a.new@support.example"
+    agent.save(update_fields=["email"])
+    # The address is nobody's now; its placeholder is still the one account for it.
+    second = deliver(simple(sender=old_address, subject="Another one", message_id="staff-2@x"))
+    assert second.outcome == Outcome.UNMATCHED_TICKET_CREATED
+    assert second.ticket.customer == placeholder
 
 
 def test_mail_from_a_deactivated_customer_is_filed_unmatched(deliver):
@@ -410,9 +427,14 @@ def test_our_own_notification_coming_back_is_a_loop(deliver, customer, agent):
 @pytest.mark.parametrize(
     ("headers", "sender", "outcome"),
     [
-        ({"Precedence": "bulk"}, "customer-a@example.com", Outcome.IGNORED_AUTO_REPLY),
-        ({"Precedence": "junk"}, "customer-a@example.com", Outcome.IGNORED_AUTO_REPLY),
-        ({"Precedence": "list"}, "customer-a@example.com", Outcome.IGNORED_AUTO_REPLY),
+        ({"Precedence": "bulk"}, "customer-a@example.com", Outcome.IGNORED_BULK),
+        ({"Precedence": "junk"}, "customer-a@example.com", Outcome.IGNORED_BULK),
+        ({"Precedence": "list"}, "customer-a@example.com", Outcome.IGNORED_BULK),
+        ({"List-Id": "<news.example.com>"}, "customer-a@example.com", Outcome.IGNORED_BULK),
+        ({"List-Unsubscribe": "<mailto:leave@example.com>"}, "customer-a@example.com", Outcome.IGNORED_BULK),
+        ({"X-Loop": "support@helpdesk.localhost"}, "customer-a@example.com", Outcome.IGNORED_LOOP),
+        ({"X-Helpdesk-Ticket": "100001"}, "customer-a@example.com", Outcome.IGNORED_LOOP),
+        ({"X-Loop": "helpdesk@other.example"}, "customer-a@example.com", Outcome.TICKET_CREATED),
         ({"Precedence": "auto_reply"}, "customer-a@example.com", Outcome.IGNORED_AUTO_REPLY),
         ({"X-Autoreply": "yes"}, "customer-a@example.com", Outcome.IGNORED_AUTO_REPLY),
         ({"X-Autorespond": "Out of office"}, "customer-a@example.com", Outcome.IGNORED_AUTO_REPLY),
@@ -434,11 +456,37 @@ def test_automatic_mail_never_opens_tickets(deliver, customer, headers, sender, 
 
 
 def test_own_message_id_domain_is_configurable(deliver, customer, settings):
-    settings.HELPDESK_MESSAGE_ID_DOMAIN = "mail.hosting.example"
+    settings.MESSAGE_ID_DOMAIN = "mail.hosting.example"
     ours = deliver(simple(message_id="abc@notify.mail.hosting.example"))
     assert ours.outcome == Outcome.IGNORED_LOOP
     theirs = deliver(simple(message_id="abc@helpdesk"))
     assert theirs.outcome == Outcome.TICKET_CREATED
+
+
+def test_the_reply_address_our_e_mails_give_threads_and_is_never_a_sender(deliver, customer, agent, settings):
+    from notifications.services import reply_to_address
+
+    settings.REPLY_ADDRESS_LOCAL_PART = "help"
+    ticket = waiting_for_customer(customer, agent)
+    address = reply_to_address(ticket)
+    assert address.startswith(f"help+{ticket.number}@")
+    reply = deliver(simple(to=address, subject="Re: your answer", body="Done.", message_id="r-1@x"))
+    assert reply.outcome == Outcome.THREADED and reply.ticket == ticket
+    # Forwarded through another domain, the address still names the ticket.
+    forwarded = deliver(simple(to=f"help+{ticket.number}@relay.example", subject="Re: x", message_id="r-2@x"))
+    assert forwarded.ticket == ticket
+    loop = deliver(simple(sender=address, message_id="r-3@x"))
+    assert loop.outcome == Outcome.IGNORED_LOOP
+
+
+def test_our_own_message_ids_carry_the_configured_domain(deliver, customer, settings):
+    from notifications.models import new_message_id
+
+    settings.MESSAGE_ID_DOMAIN = "mail.hosting.example"
+    ours = new_message_id()
+    assert ours.endswith("@mail.hosting.example>")
+    echoed = deliver(simple(message_id=ours.strip("<>")))
+    assert echoed.outcome == Outcome.IGNORED_LOOP
 
 
 # --- mailboxes and duplicates ------------------------------------------------------------------

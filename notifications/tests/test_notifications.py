@@ -15,7 +15,7 @@ from queues.tests.factories import LineFactory
 from sla import actions as sla_actions
 from tickets import events
 from tickets import services as ticket_services
-from tickets.models import EventKind, Message, Status, Ticket, TicketEvent
+from tickets.models import EventKind, Message, Status, SystemReason, Ticket, TicketEvent
 from tickets.tests.helpers import make_ticket
 
 pytestmark = pytest.mark.django_db
@@ -59,7 +59,7 @@ def test_public_reply_reaches_the_customer_in_text_and_html(mail, ticket, custom
     assert message["Auto-Submitted"] == "auto-generated"
     notification = Notification.objects.get(email=customer.email)
     assert message["Message-ID"] == notification.message_id
-    assert notification.message_id.endswith("@helpdesk>")
+    assert notification.message_id.endswith("@helpdesk.localhost>")  # the domain of DEFAULT_FROM_EMAIL
     assert notification.status == Notification.Status.SENT and notification.attempts == 1
     assert notification.sent_at is not None and notification.subject == message["Subject"]
     assert notification.kind == Notification.Kind.REPLY and notification.recipient == customer
@@ -70,6 +70,48 @@ def test_public_reply_reaches_the_customer_in_text_and_html(mail, ticket, custom
     assert "Agent-A replied" in received.text
     # The status change that came with the reply is not a second e-mail.
     assert len(mail.all) == 1
+
+
+def _staff_reply(ticket, agent, body="Restarted it."):
+    message = Message.objects.create(ticket=ticket, author=agent, kind=Message.Kind.PUBLIC, body=body)
+    events.message_added(ticket, agent, message=message)
+    return message
+
+
+def test_the_status_change_a_reply_brings_is_known_by_its_reason_not_by_its_transaction(mail, ticket, customer, agent):
+    # The reply and the status change it brings, written in two transactions (savepoints):
+    # whoever moves a transaction boundary changes nobody's e-mail.
+    with mail.after():
+        with transaction.atomic():
+            _staff_reply(ticket, agent)
+        with transaction.atomic():
+            events.status_changed(
+                ticket,
+                agent,
+                old=Status.NEW,
+                new=Status.WAITING_CUSTOMER,
+                reason=events.system_reason(SystemReason.AGENT_REPLIED),
+            )
+    assert "New reply" in only(mail.to(customer.email)).subject
+
+
+def test_a_status_change_in_the_same_transaction_as_a_reply_is_mailed_when_the_reply_did_not_bring_it(
+    mail, ticket, customer, agent
+):
+    # Reply and resolve in one go (one transaction): the resolution is news of its own.
+    with mail.after(), transaction.atomic():
+        _staff_reply(ticket, agent, body="Replaced the disk.")
+        events.status_changed(ticket, agent, old=Status.IN_PROGRESS, new=Status.RESOLVED)
+    subjects = sorted(received.subject for received in mail.to(customer.email))
+    assert len(subjects) == 2
+    assert "New reply" in subjects[0] and "Resolved" in subjects[1]
+
+
+def test_a_reply_that_moves_the_ticket_records_why_in_its_status_event(ticket, agent):
+    ticket_services.message_add(ticket=ticket, author=agent, body="Which server?", wait_for_customer=True)
+    status = TicketEvent.objects.filter(ticket=ticket, kind=EventKind.STATUS).latest("id")
+    assert status.data["new"] == Status.WAITING_CUSTOMER
+    assert status.data["reason_code"] == SystemReason.AGENT_REPLIED
 
 
 def test_the_html_escapes_what_customers_and_agents_typed(mail, customer, line, agent):
@@ -123,7 +165,7 @@ def test_status_changes_resolve_and_close(mail, ticket, customer, agent):
 def test_the_sla_sweep_closing_a_ticket_tells_the_customer(mail, ticket, customer, agent):
     ticket_services.ticket_resolve(ticket=ticket, actor=agent)
     with mail.after():
-        ticket_services.ticket_system_close(ticket=ticket, reason="solution not confirmed in time")
+        ticket_services.ticket_system_close(ticket=ticket, reason=SystemReason.NOT_CONFIRMED)
     closed = only(mail.to(customer.email))
     assert "Closed" in closed.subject
     assert "not confirmed in time" in closed.text

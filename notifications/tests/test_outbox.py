@@ -1,13 +1,17 @@
 """The outbox between ticket changes and e-mail: written with the change, drained by beat."""
 
+import datetime as dt
 import threading
 
 import pytest
+import time_machine
 from celery.app.task import Task
 from django.conf import settings
 from django.db import connection, transaction
+from django.urls import reverse
+from django.utils import timezone
 
-from notifications import tasks
+from notifications import services, tasks
 from notifications.models import Notification
 from tickets import services as ticket_services
 from tickets.models import EventKind, EventOutbox, Message, TicketEvent
@@ -123,19 +127,157 @@ def test_two_drains_never_take_the_same_event(customer, line, agent, eager):
     assert TicketEvent.objects.filter(id__in=[first, second]).count() == 2
 
 
-@pytest.mark.django_db
-def test_an_event_that_fails_is_skipped_and_the_rest_are_sent(monkeypatch, customer, line, agent, eager, caplog):
-    broken, fine = two_replies_in_the_outbox(customer, agent)
+def failing_for(monkeypatch, broken: set[int]):
+    """Make the notifications of the events in `broken` fail (a bug, a template that cannot
+    render); empty the set to let them through again."""
     real = tasks.services.notifications_for_event
 
-    def failing_for_the_first(*, event_id):
-        if event_id == broken:
+    def notifications_for_event(*, event_id):
+        if event_id in broken:
             raise ValueError("a template that cannot render")
         return real(event_id=event_id)
 
-    monkeypatch.setattr(tasks.services, "notifications_for_event", failing_for_the_first)
-    assert tasks.drain_outbox() == 2
-    assert not EventOutbox.objects.exists()
+    monkeypatch.setattr(tasks.services, "notifications_for_event", notifications_for_event)
+
+
+@pytest.mark.django_db
+def test_an_event_that_fails_is_kept_with_its_error_and_the_rest_are_sent(
+    monkeypatch, customer, line, agent, eager, caplog
+):
+    broken, fine = two_replies_in_the_outbox(customer, agent)
+    failing_for(monkeypatch, {broken})
+    now = timezone.now()
+    with time_machine.travel(now, tick=False):
+        assert tasks.drain_outbox() == 2
     assert Notification.objects.filter(event_id=fine).count() == 1
     assert not Notification.objects.filter(event_id=broken).exists()
-    assert f"ticket event {broken} failed" in caplog.text
+    # The failed one is still there, with what went wrong and when it is tried again.
+    [kept] = EventOutbox.objects.all()
+    assert kept.event_id == broken
+    assert kept.attempts == 1
+    assert kept.last_error == "ValueError: a template that cannot render"
+    assert kept.next_attempt_at == now + dt.timedelta(seconds=settings.OUTBOX_RETRY_SECONDS)
+    assert kept.parked_at is None
+    assert f"ticket event {broken} failed (attempt 1)" in caplog.text
+
+
+@pytest.mark.django_db
+def test_a_failed_event_waits_for_its_next_attempt_and_is_then_sent(monkeypatch, customer, line, agent, eager):
+    broken, _fine = two_replies_in_the_outbox(customer, agent)
+    failing = {broken}
+    failing_for(monkeypatch, failing)
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        tasks.drain_outbox()
+    failing.clear()  # whatever broke is fixed
+    with time_machine.travel(start + dt.timedelta(seconds=settings.OUTBOX_RETRY_SECONDS - 1), tick=False):
+        assert tasks.drain_outbox() == 0  # not due yet
+    assert EventOutbox.objects.filter(event_id=broken).exists()
+    with time_machine.travel(start + dt.timedelta(seconds=settings.OUTBOX_RETRY_SECONDS), tick=False):
+        assert tasks.drain_outbox() == 1
+    assert not EventOutbox.objects.exists()
+    assert Notification.objects.filter(event_id=broken).count() == 1
+
+
+def test_each_failure_doubles_the_wait_up_to_an_hour(settings):
+    settings.OUTBOX_RETRY_SECONDS = 10
+    waits = [services.outbox_retry_delay(attempts).total_seconds() for attempts in range(1, 12)]
+    assert waits[:4] == [10, 20, 40, 80]
+    assert waits[-1] == 3600 and max(waits) == 3600
+
+
+@pytest.mark.django_db
+def test_an_event_that_keeps_failing_is_parked_and_left_alone(
+    monkeypatch, settings, client, customer, line, agent, eager, caplog
+):
+    settings.OUTBOX_MAX_ATTEMPTS = 3
+    broken, _fine = two_replies_in_the_outbox(customer, agent)
+    failing_for(monkeypatch, {broken})
+    moment = timezone.now()
+    for attempt in range(1, 4):
+        with time_machine.travel(moment, tick=False):
+            assert tasks.drain_outbox() >= 1
+        row = EventOutbox.objects.get(event_id=broken)
+        assert row.attempts == attempt
+        moment += dt.timedelta(hours=2)  # past any wait
+    assert row.parked_at is not None and row.next_attempt_at is None
+    assert "failed 3 times; parked" in caplog.text
+    # Parked: no later drain touches it, however long after.
+    with time_machine.travel(moment + dt.timedelta(days=30), tick=False):
+        assert tasks.drain_outbox() == 0
+    row.refresh_from_db()
+    assert row.attempts == 3
+    # /healthz counts it apart from the backlog.
+    backlog = client.get(reverse("healthz")).json()["notification_outbox"]
+    assert backlog == {"waiting": 0, "oldest_seconds": None, "parked": 1}
+
+
+@pytest.mark.django_db
+def test_a_parked_event_is_retried_from_the_admin(monkeypatch, settings, admin_client, customer, line, agent, eager):
+    settings.OUTBOX_MAX_ATTEMPTS = 1
+    broken, fine = two_replies_in_the_outbox(customer, agent)
+    failing = {broken}
+    failing_for(monkeypatch, failing)
+    tasks.drain_outbox()
+    assert EventOutbox.objects.get(event_id=broken).parked_at is not None
+
+    changelist = reverse("admin:tickets_eventoutbox_changelist")
+    page = admin_client.get(changelist, {"parked": "yes"})
+    assert page.status_code == 200
+    assert "ValueError: a template that cannot render" in page.content.decode()
+    assert admin_client.get(reverse("admin:tickets_eventoutbox_change", args=[broken])).status_code == 200
+
+    failing.clear()
+    response = admin_client.post(changelist, {"action": "retry", "_selected_action": [broken]})
+    assert response.status_code == 302
+    row = EventOutbox.objects.get(event_id=broken)
+    assert row.parked_at is None and row.attempts == 1  # the tries so far stay counted
+    assert tasks.drain_outbox() == 1
+    assert not EventOutbox.objects.exists()
+    assert Notification.objects.filter(event_id=broken).count() == 1
+
+
+@pytest.mark.django_db
+def test_a_retried_event_that_fails_again_is_parked_again_at_once(monkeypatch, settings, customer, line, agent, eager):
+    settings.OUTBOX_MAX_ATTEMPTS = 2
+    broken, _fine = two_replies_in_the_outbox(customer, agent)
+    failing_for(monkeypatch, {broken})
+    moment = timezone.now()
+    for _ in range(2):
+        with time_machine.travel(moment, tick=False):
+            tasks.drain_outbox()
+        moment += dt.timedelta(hours=2)
+    assert services.outbox_retry(event_ids=[broken]) == 1
+    with time_machine.travel(moment, tick=False):
+        assert tasks.drain_outbox() == 1
+    row = EventOutbox.objects.get(event_id=broken)
+    assert row.attempts == 3 and row.parked_at is not None
+
+
+@pytest.mark.django_db
+def test_take_next_writes_outbox_rows_the_drain_can_keep(customer, line, agent):
+    """The take-next statement writes its outbox rows in SQL: the new columns have database defaults."""
+    make_ticket(customer)
+    EventOutbox.objects.all().delete()
+    ticket_services.ticket_take_next(agent=agent)
+    [row] = EventOutbox.objects.all()
+    assert (row.attempts, row.last_error, row.next_attempt_at, row.parked_at) == (0, "", None, None)
+
+
+@pytest.mark.django_db
+def test_a_database_error_in_one_event_is_kept_and_the_batch_goes_on(monkeypatch, customer, line, agent, eager):
+    broken, fine = two_replies_in_the_outbox(customer, agent)
+    real = services.recipients_for
+
+    def recipients_for(event):
+        if event.id == broken:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT 1 / 0")  # the transaction would be aborted without a savepoint
+        return real(event)
+
+    monkeypatch.setattr(services, "recipients_for", recipients_for)
+    assert tasks.drain_outbox() == 2
+    row = EventOutbox.objects.get()
+    assert row.event_id == broken and row.attempts == 1
+    assert row.last_error.startswith("DataError: division by zero")
+    assert Notification.objects.filter(event_id=fine).count() == 1

@@ -1,14 +1,40 @@
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
+from rest_framework.utils import html
 
 from queues.models import BalanceEntry, Boost, BoostKind
 
 
 class WaitEstimateSerializer(serializers.Serializer):
-    enough_data = serializers.BooleanField()
+    enough_data = serializers.BooleanField(help_text=_("Whether a range could be estimated."))
     low_minutes = serializers.IntegerField(allow_null=True)
     high_minutes = serializers.IntegerField(allow_null=True)
-    takes_per_hour = serializers.FloatField(allow_null=True, help_text="The line's measured pace.")
-    window_hours = serializers.IntegerField(allow_null=True, help_text="The window the pace was measured over.")
+    probability = serializers.FloatField(
+        allow_null=True, help_text=_("The model's chance that the wait falls within the range (0 to 1); not a promise.")
+    )
+    closed = serializers.BooleanField(
+        help_text=_("Nobody is on duty before the ticket is likely reached: see opens_at, not a wait in minutes.")
+    )
+    opens_at = serializers.DateTimeField(
+        allow_null=True, help_text=_("When the line opens again, if it is closed or closes before the ticket's turn.")
+    )
+    closes_at = serializers.DateTimeField(
+        allow_null=True, help_text=_("When the line closes, if it is open now and closes before the ticket's turn.")
+    )
+    likely_from = serializers.DateTimeField(allow_null=True, help_text=_("The range as moments: its start."))
+    likely_until = serializers.DateTimeField(allow_null=True, help_text=_("The range as moments: its end."))
+    basis = serializers.CharField(
+        allow_null=True,
+        help_text=_("roster: the agents on duty by the shift schedules; pace: the line's measured pace (no roster)."),
+    )
+    agents_on_duty = serializers.IntegerField(allow_null=True, help_text=_("Agents on duty in the line now (roster)."))
+    handling_minutes = serializers.FloatField(
+        allow_null=True, help_text=_("The line's measured handling time per agent, in minutes (roster).")
+    )
+    takes_per_hour = serializers.FloatField(allow_null=True, help_text=_("Requests the line can take an hour now."))
+    window_hours = serializers.IntegerField(
+        allow_null=True, help_text=_("The window the pace was measured over (pace).")
+    )
 
 
 class QueueStandingSerializer(serializers.Serializer):
@@ -49,8 +75,21 @@ class BoostSerializer(serializers.ModelSerializer):
         fields = ["id", "ticket", "kind", "price", "credit_minutes", "idempotency_key", "created_at"]
 
 
+class GivenCharField(serializers.CharField):
+    """An optional text that, once given, must not be empty, in a form as in JSON.
+
+    DRF reads an empty optional form field as a field not sent; `line=` would then mean "every
+    line", the opposite of what was asked for.
+    """
+
+    def get_value(self, dictionary):
+        if html.is_html_input(dictionary) and dictionary.get(self.field_name) == "":
+            return ""
+        return super().get_value(dictionary)
+
+
 class TakeNextSerializer(serializers.Serializer):
-    line = serializers.CharField(required=False, help_text="Only this line (code); default: all the agent's lines.")
+    line = GivenCharField(required=False, help_text="Only this line (code); default: all the agent's lines.")
 
 
 class BalanceEntrySerializer(serializers.ModelSerializer):

@@ -13,6 +13,7 @@ from queues import services
 from queues.api import serializers as s
 from queues.models import BalanceEntry, Line
 from tickets import selectors as ticket_selectors
+from tickets import services as ticket_services
 from tickets.api.serializers import ApiErrorSerializer, TicketDetailSerializer
 from tickets.api.views import TicketPagination, validated
 
@@ -46,7 +47,7 @@ class TicketBoostView(APIView):
     def get(self, request, number):
         ticket = self.get_ticket(number)
         query = validated(s.BoostQuoteQuerySerializer, request.query_params, request)
-        quote = services.boost_quote(ticket=ticket, customer=request.user, kind=query["kind"])
+        quote = queue_selectors.boost_quote(ticket=ticket, customer=request.user, kind=query["kind"])
         return Response(s.BoostQuoteSerializer(quote).data)
 
     @extend_schema(
@@ -78,7 +79,7 @@ class TakeNextView(APIView):
             line = Line.objects.filter(code=data["line"], is_active=True).first()
             if line is None:
                 raise NotFound("No such line.")
-        ticket = services.queue_take_next(agent=request.user, line=line)
+        ticket = ticket_services.ticket_take_next(agent=request.user, line=line)
         if ticket is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
         ticket = ticket_selectors.ticket_get(user=request.user, number=ticket.number)
@@ -108,5 +109,5 @@ class BalanceView(GenericAPIView):
         entries = BalanceEntry.objects.filter(customer=request.user).order_by("-created_at", "-id")
         page = self.paginate_queryset(entries)
         response = self.get_paginated_response(s.BalanceEntrySerializer(page, many=True).data)
-        response.data["balance"] = str(services.balance_of(request.user))
+        response.data["balance"] = str(queue_selectors.balance_of(request.user))
         return response

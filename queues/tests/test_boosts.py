@@ -13,10 +13,12 @@ from django.db import connection, transaction
 from accounts.tests.factories import CustomerFactory, PlanFactory
 from helpdesk.errors import Conflict, DomainError, NotFound
 from queues.models import BalanceEntry, Boost, BoostKind, BoostPrice, QueuePolicy
-from queues.services import balance_credit, balance_of, boost_buy, boost_quote, queue_position, queue_take_next
+from queues.selectors import balance_of, boost_quote, queue_position
+from queues.services import balance_credit, boost_buy
 from queues.tests.factories import LineFactory
 from tickets import services
 from tickets.models import EventKind, Status, Ticket, TicketEvent, Urgency
+from tickets.services import ticket_take_next
 from tickets.tests.helpers import events_of, make_ticket
 
 pytestmark = pytest.mark.django_db
@@ -208,7 +210,7 @@ def test_buying_writes_a_boost_event(queue, buyer):
 def test_the_boosted_ticket_is_taken_next(queue, buyer, agent):
     buy(queue[2], buyer)
     with time_machine.travel(at(20), tick=False):
-        assert queue_take_next(agent=agent).pk == queue[2].pk
+        assert ticket_take_next(agent=agent).pk == queue[2].pk
 
 
 def test_behind_first_puts_the_ticket_at_position_two(line, buyer):
@@ -376,20 +378,24 @@ def test_a_boost_adds_only_what_the_bound_leaves_above_the_own_credit(line, busi
     vip = plain_customer(profile__is_vip=True, profile__support_plan=business)  # 60 + 40 minutes
     balance_credit(customer=vip, amount=Decimal(500), description="top-up")
     head = create_at(0, plain_customer())
+    middle = create_at(150, plain_customer())  # passed: queued within the bound before the boost's place
     mine = create_at(300, vip)
     assert mine.credit_minutes == 100
     offer = quote(mine, vip, minutes=301)
     assert offer.capped is True
     assert offer.credit_minutes == MAX_CREDIT - 100
+    assert (offer.position_now, offer.position_after) == (3, 2)
     buy(mine, vip, minutes=301)
     mine.refresh_from_db()
     assert mine.credit_minutes == MAX_CREDIT
     assert mine.weight_parts["boost"] == MAX_CREDIT - 100
     assert queue_position(ticket=refetch(head)) == 1
+    assert queue_position(ticket=refetch(middle)) == 3
 
 
 def test_a_ticket_already_at_the_bound_has_nothing_to_buy(line, buyer):
     create_at(0, plain_customer())
+    create_at(200, plain_customer())
     mine = create_at(300, buyer)
     buy(mine, buyer, key="first", minutes=301)
     with pytest.raises(Conflict) as error:

@@ -9,16 +9,11 @@ from django.core.cache import cache
 
 from accounts.tests.factories import AgentFactory, CustomerFactory, PlanFactory
 from queues.models import QueuePolicy
-from queues.services import (
-    PACE_MIN_TAKES,
-    line_pace,
-    queue_estimate,
-    queue_position,
-    queue_take_next,
-)
+from queues.selectors import PACE_MIN_TAKES, line_pace, queue_estimate, queue_position
 from queues.tests.factories import LineFactory
 from tickets import services
 from tickets.models import EventKind, Status, Ticket, TicketEvent, Urgency
+from tickets.services import ticket_take_next
 from tickets.tests.helpers import events_of, make_ticket, ticket_in_status
 
 pytestmark = pytest.mark.django_db
@@ -88,7 +83,7 @@ def create_at(minutes: float, customer, **kwargs) -> Ticket:
 
 def take_at(minutes: float, agent, **kwargs) -> Ticket | None:
     with time_machine.travel(at(minutes), tick=False):
-        return queue_take_next(agent=agent, **kwargs)
+        return ticket_take_next(agent=agent, **kwargs)
 
 
 def refetch(ticket: Ticket) -> Ticket:
@@ -411,7 +406,7 @@ def test_the_estimate_says_not_enough_data_without_a_pace(line):
     assert (estimate.low_minutes, estimate.high_minutes, estimate.window_hours) == (None, None, None)
 
 
-def test_the_estimate_is_a_range_proportional_to_the_position(line, agent, colleagues):
+def test_the_estimate_of_a_line_without_a_roster_is_a_range_from_its_pace(line, agent, colleagues):
     waiting = fill_and_take(line, [agent, *colleagues], waiting=12, takes=6, take_minutes=0)
     remaining = [t for t in (refetch(t) for t in waiting) if t.assignee_id is None]
     by_position = {queue_position(ticket=t): t for t in remaining}
@@ -419,14 +414,15 @@ def test_the_estimate_is_a_range_proportional_to_the_position(line, agent, colle
     with time_machine.travel(at(30), tick=False):
         third = queue_estimate(ticket=by_position[3])
         sixth = queue_estimate(ticket=by_position[6])
-    # Six takes in the last hour: 10 minutes a ticket.
+    # Six takes in the last hour: 10 minutes a ticket. Nobody arriving later has more head
+    # start, so the third waits for three takes: an Erlang(3) with a mean of 30 minutes,
+    # whose central 85% runs from 9.7 to 57.3 minutes.
     assert third.enough_data is True
-    assert (third.takes_per_hour, third.window_hours) == (6.0, 1)
-    assert (third.low_minutes, third.high_minutes) == (21, 45)  # 30 minutes, -30% / +50%
-    assert (sixth.low_minutes, sixth.high_minutes) == (42, 90)
-    assert third.low_minutes < 30 < third.high_minutes
-    assert sixth.low_minutes == 2 * third.low_minutes
-    assert sixth.high_minutes == 2 * third.high_minutes
+    assert (third.takes_per_hour, third.window_hours, third.basis) == (6.0, 1, "pace")
+    assert (third.low_minutes, third.high_minutes, third.probability) == (9, 58, 0.85)
+    # Five ahead: kept to a doubling, with the lower chance that range has.
+    assert sixth.low_minutes < 60 < sixth.high_minutes <= 2 * sixth.low_minutes
+    assert sixth.probability < 0.85
 
 
 def test_the_estimate_for_a_ticket_not_waiting_has_no_range(line, agent, colleagues):
@@ -434,5 +430,4 @@ def test_the_estimate_for_a_ticket_not_waiting_has_no_range(line, agent, colleag
     taken = Ticket.objects.filter(assignee__isnull=False).first()
     with time_machine.travel(at(30), tick=False):
         estimate = queue_estimate(ticket=taken)
-    assert (estimate.low_minutes, estimate.high_minutes) == (None, None)
-    assert estimate.takes_per_hour == 6.0
+    assert (estimate.low_minutes, estimate.high_minutes, estimate.enough_data) == (None, None, False)

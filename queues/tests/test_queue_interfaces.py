@@ -10,6 +10,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.tests.factories import CustomerFactory
+from queues import selectors as queue_selectors
 from queues import services as queue_services
 from queues.models import BalanceEntry, Boost, BoostKind, BoostPrice
 from queues.tests.factories import LineFactory
@@ -58,9 +59,9 @@ def test_customer_buys_a_boost_from_the_page_once_per_click(client, queue):
     client.post(reverse("panel-ticket-boost", args=[last.number]), form)
     client.post(reverse("panel-ticket-boost", args=[last.number]), form)  # a double click
     assert Boost.objects.filter(ticket=last).count() == 1
-    assert queue_services.balance_of(last.customer) == Decimal(100)
+    assert queue_selectors.balance_of(last.customer) == Decimal(100)
     last.refresh_from_db()
-    assert queue_services.queue_position(ticket=last) == 1
+    assert queue_selectors.queue_position(ticket=last) == 1
 
 
 def test_a_boost_without_money_is_refused_with_a_clear_message(client, queue):
@@ -142,3 +143,17 @@ def test_agents_cannot_take_next_from_a_line_they_are_not_in(agent, queue):
     LineFactory(code="sales", kind="department", level=None)
     response = api(agent).post(reverse("api:queue-take-next"), {"line": "sales"}, format="json")
     assert response.status_code == 403
+
+
+@pytest.mark.parametrize("format_", ["json", "multipart", "form"])
+def test_api_take_next_refuses_an_empty_line_and_takes_nothing(agent, queue, format_):
+    url = reverse("api:queue-take-next")
+    if format_ == "form":
+        response = api(agent).post(url, "line=", content_type="application/x-www-form-urlencoded")
+    else:
+        response = api(agent).post(url, {"line": ""}, format=format_)
+    assert response.status_code == 400
+    assert (response.json()["error"], response.json()["field"]) == ("blank", "line")
+    for ticket in queue:
+        ticket.refresh_from_db()
+    assert all(ticket.assignee_id is None for ticket in queue)

@@ -14,8 +14,9 @@ from hypothesis import strategies as st
 from accounts.tests.factories import CustomerFactory, PlanFactory
 from helpdesk.errors import Conflict
 from queues.models import BoostKind, BoostPrice, QueuePolicy
-from queues.services import balance_credit, boost_buy, queue_take_next
+from queues.services import balance_credit, boost_buy
 from tickets.models import Ticket, Urgency
+from tickets.services import ticket_take_next
 from tickets.tests.helpers import make_ticket
 
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
@@ -142,7 +143,7 @@ def fill_queue(specs: list[dict], max_credit: int) -> list[Ticket]:
 def drain(agent, now: dt.datetime) -> list[Ticket]:
     taken = []
     with time_machine.travel(now, tick=False):
-        while (ticket := queue_take_next(agent=agent)) is not None:
+        while (ticket := ticket_take_next(agent=agent)) is not None:
             taken.append(ticket)
     return taken
 

@@ -10,10 +10,11 @@ from django.db import connection, transaction
 
 from accounts.tests.factories import AgentFactory, CustomerFactory
 from queues.models import QueuePolicy
-from queues.services import queue_enqueue, queue_take_next
+from queues.policy import queue_enqueue
 from queues.tests.factories import LineFactory
 from tickets import services
 from tickets.models import EventKind, Status, Ticket, TicketEvent
+from tickets.services import ticket_take_next
 from tickets.tests.factories import TicketFactory
 
 TICKETS = 200
@@ -60,7 +61,7 @@ def test_concurrent_agents_each_take_different_tickets_until_the_queue_is_empty(
     def work(agent):
         try:
             start.wait(timeout=30)
-            while (ticket := queue_take_next(agent=agent)) is not None:
+            while (ticket := ticket_take_next(agent=agent)) is not None:
                 taken_by[agent.id].append(ticket.number)
         except BaseException as exc:  # reported by the main thread
             errors.append(exc)
@@ -111,14 +112,14 @@ def test_take_next_does_not_wait_for_a_colleagues_take_in_progress(local_cache):
         try:
             with connection.cursor() as cursor:
                 cursor.execute("SET lock_timeout = '2s'")
-            outcome["ticket"] = queue_take_next(agent=colleague)
+            outcome["ticket"] = ticket_take_next(agent=colleague)
         except Exception as exc:  # the outcome is asserted below
             outcome["error"] = exc
         finally:
             connection.close()
 
     with transaction.atomic():
-        assert queue_take_next(agent=me).pk == first.pk  # still being taken: not committed yet
+        assert ticket_take_next(agent=me).pk == first.pk  # still being taken: not committed yet
         thread = threading.Thread(target=colleague_takes)
         thread.start()
         thread.join(timeout=30)

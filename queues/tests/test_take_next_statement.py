@@ -9,12 +9,12 @@ import time_machine
 
 from accounts.tests.factories import AgentFactory, CustomerFactory, ManagerFactory
 from helpdesk.errors import DomainError, PermissionDenied
-from queues.services import queue_take_next
 from queues.tests.factories import LineFactory
+from sla.deadlines import sla_update
 from sla.models import SlaPolicy, SlaTarget
-from sla.services import sla_update
 from tickets import services
 from tickets.models import EventKind, EventOutbox, Status, Ticket, TicketEvent, Urgency
+from tickets.services import ticket_take_next
 from tickets.tests.helpers import events_of, make_ticket
 
 pytestmark = pytest.mark.django_db
@@ -57,7 +57,7 @@ def filed(minutes: float, line, customer=None, **kwargs) -> Ticket:
 
 def take(minutes: float, agent, **kwargs) -> Ticket | None:
     with time_machine.travel(at(minutes), tick=False):
-        return queue_take_next(agent=agent, **kwargs)
+        return ticket_take_next(agent=agent, **kwargs)
 
 
 @pytest.fixture
@@ -217,7 +217,7 @@ def test_a_ticket_filed_before_any_service_level_gets_its_commitment_when_taken(
 
 @pytest.mark.parametrize("prepared", [True, False])
 def test_the_statement_runs_prepared_or_plain(settings, line, agent, prepared):
-    settings.HELPDESK_PREPARED_STATEMENTS = prepared
+    settings.PREPARED_STATEMENTS = prepared
     first, second = filed(0, line), filed(1, line)
     assert take(5, agent).pk == first.pk
     assert take(6, agent).pk == second.pk

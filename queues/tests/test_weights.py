@@ -9,7 +9,7 @@ from django.core.cache import cache
 from accounts.models import CustomerProfile, Plan
 from accounts.tests.factories import CustomerFactory, PlanFactory
 from queues.models import QueuePolicy
-from queues.weights import customer_weight, plan_average_requests
+from queues.policy import customer_weight, plan_average_requests
 
 TODAY = dt.date(2026, 3, 2)
 DAYS_PER_YEAR = 365.25

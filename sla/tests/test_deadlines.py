@@ -14,8 +14,10 @@ from rest_framework.test import APIClient
 
 from accounts.tests.factories import AgentFactory, CustomerFactory, PlanFactory
 from queues.tests.factories import LineFactory
+from sla.deadlines import clear_calendar_cache
 from sla.models import BusinessCalendar, LimitedServicePeriod, SlaPolicy, SlaRecord, SlaTarget
-from sla.services import clear_calendar_cache, line_clocks, sla_sweep
+from sla.selectors import line_clocks
+from sla.services import sla_sweep
 from tickets import services
 from tickets.models import Status, Ticket, Urgency
 

@@ -18,8 +18,9 @@ from accounts.tests.factories import AgentFactory, CustomerFactory
 from queues.models import QueuePolicy
 from queues.tests.factories import LineFactory
 from sla import actions
+from sla.deadlines import clear_calendar_cache
 from sla.models import BusinessCalendar, SlaPolicy, SlaRecord, SlaTarget
-from sla.services import clear_calendar_cache, sla_sweep
+from sla.services import sla_sweep
 from tickets import services
 from tickets.models import EventKind, LineStint, Message, Status, Ticket, TicketEvent, TicketSecret, Urgency
 

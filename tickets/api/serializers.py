@@ -13,6 +13,7 @@ from rest_framework import serializers
 from rest_framework.reverse import reverse
 
 from accounts.models import User
+from helpdesk.api import ErrorSerializer
 from queues.models import Line
 from sla.display import commitment_text, nearest_deadline
 from sla.models import Component
@@ -37,12 +38,8 @@ def _display_name(user) -> str | None:
 # --- errors -------------------------------------------------------------------------------
 
 
-class ApiErrorSerializer(serializers.Serializer):
-    """The shape of every error answer."""
-
-    error = serializers.CharField(help_text=_("Machine-readable code, e.g. `illegal_transition`."))
-    detail = serializers.CharField(help_text=_("Message for people, in the caller's language."))
-    field = serializers.CharField(required=False, help_text=_("The input field the error is about, if any."))
+# The shape of every error answer: the schema's `Error` component.
+ApiErrorSerializer = ErrorSerializer
 
 
 # --- small pieces -------------------------------------------------------------------------
@@ -147,6 +144,15 @@ class TicketListItemSerializer(serializers.Serializer):
     last_activity_at = serializers.DateTimeField(read_only=True)
     promised_by = serializers.DateTimeField(read_only=True, allow_null=True)
     sla_deadline = serializers.SerializerMethodField(help_text=_("The nearest deadline of an open ticket, or null."))
+    # Output only, like `customer` (these serializers never read input): not read_only, so that
+    # the schema shows it as optional, which it is (staff only).
+    sender_verified = serializers.BooleanField(
+        required=False,
+        help_text=_(
+            "False for a ticket filed through the feedback form until the sender uses the link mailed to "
+            "its address: anyone could have typed the address. Present only for support staff."
+        ),
+    )
 
     def get_assignee(self, ticket) -> str | None:
         return _display_name(ticket.assignee)
@@ -161,6 +167,8 @@ class TicketListItemSerializer(serializers.Serializer):
         user = _caller(self)
         if user is None or not user.is_support_staff:
             data.pop("customer", None)
+            data.pop("sender_verified", None)
+            data.pop("sender_verified_at", None)
         return data
 
 
@@ -183,6 +191,11 @@ class TicketDetailSerializer(TicketListItemSerializer):
         help_text=_("Administration package: included, extra_pending (accept to start) or extra_accepted."),
     )
     sla = serializers.SerializerMethodField()
+    sender_verified_at = serializers.DateTimeField(  # output only and staff only, as `sender_verified`
+        required=False,
+        allow_null=True,
+        help_text=_("When the sender of a feedback-form ticket used the mailed link. Present only for support staff."),
+    )
 
     @extend_schema_field(SlaSerializer)
     def get_sla(self, ticket):
@@ -211,15 +224,21 @@ class TicketDetailSerializer(TicketListItemSerializer):
 
     @extend_schema_field(TicketAttachmentSerializer(many=True))
     def get_attachments(self, ticket):
-        files = [a for a in selectors.ticket_attachments(ticket=ticket, user=_caller(self)) if a.message_id is None]
+        # A ticket filed in this request carries what was written with it (tickets.services.Filed).
+        filed = getattr(ticket, "filed", None)
+        files = filed.attachments if filed else selectors.ticket_attachments(ticket=ticket, user=_caller(self))
+        files = [a for a in files if a.message_id is None]
         return TicketAttachmentSerializer(files, many=True, context=self.context).data
 
     def get_has_access_data(self, ticket) -> bool:
-        return TicketSecret.objects.filter(ticket_id=ticket.pk).exists()
+        filed = getattr(ticket, "filed", None)
+        return filed.has_access_data if filed else TicketSecret.objects.filter(ticket_id=ticket.pk).exists()
 
     @extend_schema_field(LineStintSerializer(many=True))
     def get_stints(self, ticket):
-        return LineStintSerializer(selectors.ticket_stints(ticket=ticket), many=True, context=self.context).data
+        filed = getattr(ticket, "filed", None)
+        stints = filed.stints if filed else selectors.ticket_stints(ticket=ticket)
+        return LineStintSerializer(stints, many=True, context=self.context).data
 
 
 class TicketEventSerializer(serializers.Serializer):
@@ -254,6 +273,9 @@ class ReplyTemplateSerializer(serializers.Serializer):
     rendered = serializers.SerializerMethodField(help_text=_("Placeholders filled in for this ticket and agent."))
 
     def get_rendered(self, template) -> str:
+        rendered = self.context.get("rendered")  # all of them at once (services.templates_render)
+        if rendered is not None:
+            return rendered[template.id]
         return services.template_render(template=template, ticket=self.context["ticket"], agent=_caller(self))
 
 

@@ -21,6 +21,11 @@ urlpatterns = [
     ),
     path("tickets/<int:number>/reopen/", views.TicketReopenView.as_view(), name="ticket-reopen"),
     path("tickets/<int:number>/access-data/", views.TicketAccessDataView.as_view(), name="ticket-access-data"),
+    path(
+        "tickets/<int:number>/access-data/reveal/",
+        views.TicketAccessDataRevealView.as_view(),
+        name="ticket-access-data-reveal",
+    ),
     path("tickets/<int:number>/templates/", views.TicketTemplatesView.as_view(), name="ticket-templates"),
     path("attachments/<int:pk>/", views.AttachmentDownloadView.as_view(), name="attachment-download"),
     path("lines/", views.LineListView.as_view(), name="line-list"),

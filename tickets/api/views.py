@@ -5,13 +5,13 @@ errors come back as {"error", "detail", "field"} through helpdesk.api.exception_
 """
 
 import datetime as dt
+from functools import partial
 
 from django.http import FileResponse
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import ErrorDetail
 from rest_framework.generics import GenericAPIView
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.pagination import PageNumberPagination
@@ -23,6 +23,7 @@ from accounts.permissions import IsSupportStaff
 from helpdesk.errors import DomainError, PermissionDenied
 from tickets import selectors, services
 from tickets.api import serializers as s
+from tickets.pagination import LookaheadPaginator
 
 TAG = "tickets"
 ERRORS = {
@@ -36,30 +37,49 @@ READ_ERRORS = {404: ERRORS[404]}
 SAFE_DOWNLOAD_TYPES = {"application/pdf", "application/zip", "application/gzip"}
 
 
-def _first_error(errors, field=None):
-    """The first message of a serializer's errors, with the (top-level) field it belongs to."""
-    if isinstance(errors, ErrorDetail):
-        return field, errors
-    if isinstance(errors, dict):
-        key, value = next(iter(errors.items()))
-        return _first_error(value, field if field is not None else key)
-    return _first_error(errors[0], field)
-
-
 def validated(serializer_class, data, request) -> dict:
-    """Validated input, or a DomainError in the API's one error shape."""
+    """Validated input. Invalid input is a 400 in the API's one error shape (helpdesk.api): the
+    first message with its field, and every message by field."""
     serializer = serializer_class(data=data, context={"request": request})
-    if not serializer.is_valid():
-        field, detail = _first_error(serializer.errors)
-        if field == "non_field_errors":
-            field = None
-        raise DomainError(str(detail), code=detail.code or "invalid", field=field)
+    serializer.is_valid(raise_exception=True)
     return serializer.validated_data
 
 
 class TicketPagination(PageNumberPagination):
+    """Pages whose `count` stops ten pages past the one asked for, as on the HTML lists.
+
+    An exact count read every ticket the caller may see on every request (80 ms of 130 for an
+    agent's 44,000 tickets, and growing with the line). `count_exact` is false when the count
+    stopped early; `next` is always right, and there is no `page=last`.
+    """
+
     page_size_query_param = "page_size"
     max_page_size = 100
+    last_page_strings = ()
+
+    def paginate_queryset(self, queryset, request, view=None):
+        raw = request.query_params.get(self.page_query_param) or "1"
+        number = int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 10 else 1
+        # A number that is no page goes to Django's paginator, which refuses it (a 404).
+        self.django_paginator_class = partial(LookaheadPaginator, number=number)
+        return super().paginate_queryset(queryset, request, view)
+
+    def get_paginated_response(self, data):
+        response = super().get_paginated_response(data)
+        response.data["count_exact"] = not self.page.paginator.has_more
+        return response
+
+    def get_paginated_response_schema(self, schema):
+        schema = super().get_paginated_response_schema(schema)
+        schema["properties"]["count"]["description"] = (
+            "Matching tickets, counted up to ten pages past this one (see `count_exact`)."
+        )
+        schema["properties"]["count_exact"] = {
+            "type": "boolean",
+            "description": "False when more tickets match than `count` says: the count stopped early.",
+        }
+        schema["required"] = [*schema.get("required", []), "count_exact"]
+        return schema
 
 
 class TicketView(APIView):
@@ -267,26 +287,36 @@ class TicketReopenView(TicketView):
 
 
 class TicketAccessDataView(TicketView):
-    """Server access data: stored encrypted; shown only to staff of the ticket's current line."""
+    """Server access data: stored encrypted; replaced by the customer or the ticket's current line."""
 
-    @extend_schema(
-        tags=[TAG],
-        operation_id="tickets_access_data_reveal",
-        summary="Reveal the access data (recorded in the history)",
-        responses={200: s.AccessDataSerializer, 403: ERRORS[403], 404: ERRORS[404]},
+    @_action_schema(
+        "tickets_access_data_store",
+        "Store or replace the access data (the customer, or staff of the ticket's current line)",
+        request=s.AccessDataStoreSerializer,
     )
-    def get(self, request, number):
-        plaintext = services.secret_reveal(ticket=self.get_ticket(number), actor=request.user)
-        response = Response({"access_data": plaintext})
-        response["Cache-Control"] = "no-store"
-        return response
-
-    @_action_schema("tickets_access_data_store", "Store access data", request=s.AccessDataStoreSerializer)
     def post(self, request, number):
         ticket = self.get_ticket(number)
         data = validated(s.AccessDataStoreSerializer, request.data, request)
         services.secret_store(ticket=ticket, actor=request.user, access_data=data["access_data"])
         return self.render_ticket(ticket)
+
+
+class TicketAccessDataRevealView(TicketView):
+    """A POST, not a GET: a reveal writes to the audit trail, and a GET could be set off by a
+    link or an image on another site in a signed-in agent's browser."""
+
+    @extend_schema(
+        tags=[TAG],
+        operation_id="tickets_access_data_reveal",
+        summary="Reveal the access data (staff of the ticket's current line; recorded in the history)",
+        request=None,
+        responses={200: s.AccessDataSerializer, 403: ERRORS[403], 404: ERRORS[404]},
+    )
+    def post(self, request, number):
+        plaintext = services.secret_reveal(ticket=self.get_ticket(number), actor=request.user)
+        response = Response({"access_data": plaintext})
+        response["Cache-Control"] = "no-store"
+        return response
 
 
 class TicketTemplatesView(TicketView):
@@ -304,7 +334,8 @@ class TicketTemplatesView(TicketView):
         ticket = self.get_ticket(number)
         query = validated(s.TemplateQuerySerializer, request.query_params, request)
         templates = selectors.templates_for(ticket=ticket, language=query.get("language"))
-        context = {"request": request, "ticket": ticket}
+        rendered = services.templates_render(templates=templates, ticket=ticket, agent=request.user)
+        context = {"request": request, "ticket": ticket, "rendered": rendered}
         return Response(s.ReplyTemplateSerializer(templates, many=True, context=context).data)
 
 

@@ -3,7 +3,7 @@ from django.utils.formats import number_format
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
-from queues.weights import WEIGHT_PART_LABELS
+from queues.policy import WEIGHT_PART_LABELS
 from sla.display import commitment_text, nearest_deadline
 from tickets import history
 from tickets.markdown import render_markdown

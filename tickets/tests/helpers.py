@@ -73,6 +73,7 @@ class _ActiveMarkup(HTMLParser):
         self.found: list[str] = []
         self.text: list[str] = []
         self._in_script = False
+        self._in_data_block = False
 
     def handle_starttag(self, tag, attrs):
         for name, value in attrs:
@@ -81,7 +82,11 @@ class _ActiveMarkup(HTMLParser):
             link = "".join((value or "").split()).lower()
             if name in ("href", "src", "action", "formaction", "xlink:href") and link.startswith(ACTIVE_SCHEMES):
                 self.found.append(f"<{tag} {name}={value!r}>")
-        if tag == "script":
+        if tag == "script" and (dict(attrs).get("type") or "").lower() == "application/json":
+            # A data block (Django's json_script): the browser never runs it; its text is checked
+            # below for markup that could close it early.
+            self._in_data_block = True
+        elif tag == "script":
             src = dict(attrs).get("src") or ""
             if not src.startswith("/static/"):
                 self.found.append(f"<script src={src!r}>")
@@ -94,8 +99,13 @@ class _ActiveMarkup(HTMLParser):
     def handle_endtag(self, tag):
         if tag == "script":
             self._in_script = False
+            self._in_data_block = False
 
     def handle_data(self, data):
+        if self._in_data_block:
+            if "<" in data or ">" in data:
+                self.found.append(f"unescaped markup in a data block {data.strip()[:40]!r}")
+            return
         if self._in_script and data.strip():
             self.found.append(f"inline script {data.strip()[:40]!r}")
         self.text.append(data)

@@ -523,25 +523,25 @@ def test_access_data_is_stored_and_revealed_only_to_the_current_line(agent, agen
     assert stored.json()["has_access_data"] is True
     assert "s3cret" not in stored.content.decode()
 
-    revealed = api(agent).get(url("ticket-access-data", ticket.number))
+    revealed = api(agent).post(url("ticket-access-data-reveal", ticket.number))
     assert revealed.status_code == 200
     assert revealed.json() == {"access_data": "root / s3cret"}
     assert revealed["Cache-Control"] == "no-store"
     assert TicketEvent.objects.filter(ticket=ticket, kind=EventKind.SECRET_REVEAL, actor=agent).count() == 1
 
-    denied = api(customer).get(url("ticket-access-data", ticket.number))
+    denied = api(customer).post(url("ticket-access-data-reveal", ticket.number))
     assert denied.status_code == 403
 
     # After a transfer the first agent still sees the ticket, but no longer its access data.
     services.ticket_transfer(ticket=ticket, actor=agent, to_line=line2, reason="level 2")
-    assert api(agent).get(url("ticket-access-data", ticket.number)).status_code == 403
-    assert api(agent2).get(url("ticket-access-data", ticket.number)).json() == {"access_data": "root / s3cret"}
+    assert api(agent).post(url("ticket-access-data-reveal", ticket.number)).status_code == 403
+    assert api(agent2).post(url("ticket-access-data-reveal", ticket.number)).json() == {"access_data": "root / s3cret"}
 
 
 def test_access_data_of_another_line_is_refused(agent, agent2, customer, line2):
     ticket = make_ticket(customer, access_data="pw")
     services.ticket_transfer(ticket=ticket, actor=agent, to_line=line2, reason="level 2")
-    response = api(agent).get(url("ticket-access-data", ticket.number))
+    response = api(agent).post(url("ticket-access-data-reveal", ticket.number))
     assert response.status_code == 403
     assert response.json()["error"] == "permission_denied"
     assert not TicketEvent.objects.filter(ticket=ticket, kind=EventKind.SECRET_REVEAL).exists()
@@ -554,7 +554,7 @@ def test_empty_access_data_is_refused(customer, ticket):
 
 
 def test_revealing_missing_access_data_is_a_404(agent, ticket):
-    response = api(agent).get(url("ticket-access-data", ticket.number))
+    response = api(agent).post(url("ticket-access-data-reveal", ticket.number))
     assert response.status_code == 404
     assert response.json()["error"] == "no_secret"
 

@@ -11,8 +11,8 @@ from rest_framework.test import APIClient
 from queues.models import RoutingRule
 from queues.tests.factories import LineFactory
 from sla.models import SlaRecord
-from tickets import history, services
-from tickets.models import EventKind, Status, TicketEvent
+from tickets import events, history, services
+from tickets.models import EventKind, Status, SystemReason, TicketEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -62,10 +62,10 @@ def test_an_escalation_reason_is_stored_in_english_and_read_in_russian(ticket, e
         assert "first response" not in expected
     # Whatever language the worker that makes the transfer runs in, the stored reason is English.
     with translation.override("ru"):
-        timer = history.system_reason("first_line_timer", minutes=30)
+        timer = events.system_reason("first_line_timer", minutes=30)
     assert timer["reason"] == "No first response within 30 working minutes."
     with pytest.raises(ValueError, match="unknown system reason"):
-        history.system_reason("made_up")
+        events.system_reason("made_up")
 
 
 def test_what_an_agent_typed_is_shown_as_typed(ticket, agent, engineers):
@@ -142,15 +142,24 @@ def test_a_promise_shows_its_moment_as_the_readers_locale_writes_it(ticket, agen
     assert "T15" not in english + russian
 
 
-def test_every_fixed_reason_the_services_write_has_a_translation():
-    """The services write their own reasons as English literals; each must be one the history
-    translates, or it would show in English to everybody."""
+def test_the_services_write_the_helpdesks_own_reasons_as_codes_each_with_a_translation():
+    """The services and the sweep's actions write no reason of their own as English words: each is
+    a SystemReason code (a word of English would show in English to everybody), and every code
+    reads in Russian."""
     import re
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[2]
-    written = set()
-    for module in ("tickets/services.py", "sla/actions.py"):
-        written |= set(re.findall(r'reason(?:=| or )"([^"]+)"', (root / module).read_text()))
-    assert written  # the scan finds them
-    assert written <= set(history.SYSTEM_REASONS), written - set(history.SYSTEM_REASONS)
+    for module in ("tickets/services.py", "sla/actions.py", "mailin/services.py"):
+        source = (root / module).read_text()
+        assert not re.findall(r'reason(?:=| or )"([^"]+)"', source), module
+        assert not re.findall(r'reason_code="([^"]+)"', source), module
+    for code in SystemReason:
+        params = {"target": "resolution", "minutes": 30, "address": "support@example.com"}
+        english = in_language("en", events.render_reason, code, params)
+        assert in_language("ru", events.render_reason, code, params) != english, code
+    # Events written before the codes keep reading in the reader's language.
+    legacy = TicketEvent(
+        kind=EventKind.STATUS, data={"old": "resolved", "new": "waiting_agent", "reason": "reopened by the customer"}
+    )
+    assert in_language("ru", history.reason_text, legacy) == "клиент открыл запрос снова"

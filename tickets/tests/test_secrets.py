@@ -1,6 +1,7 @@
 """Server access data on tickets: encrypted at rest, revealed only to the current line, audited,
 wiped on close, and kept readable across key rotation."""
 
+import html
 import io
 import json
 import logging
@@ -10,9 +11,13 @@ from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from rest_framework.test import APIClient
 
-from accounts.tests.factories import AgentFactory, CustomerFactory
+from accounts.models import Role
+from accounts.tests.factories import AgentFactory, CustomerFactory, OrganisationFactory, UserFactory
 from helpdesk.errors import Conflict, NotFound, PermissionDenied
 from queues.tests.factories import LineFactory
 from tickets import secrets, services
@@ -160,6 +165,148 @@ def test_secret_store_replaces_access_data(ticket, customer, agent):
     assert services.secret_reveal(ticket=ticket, actor=agent) == "new password: c0rrect-h0rse!"
     assert TicketSecret.objects.filter(ticket=ticket).count() == 1
     assert len(events_of(ticket, EventKind.SECRET_SET)) == 2
+
+
+# --- Who may replace the access data -------------------------------------------------------
+# Who may not read a ticket's access data may not replace it either; the customer side of the
+# ticket, which never reads it back, may always replace it: it owns the server.
+
+NEW_DATA = "new password: c0rrect-h0rse!"
+
+
+def stored_plaintext(ticket) -> str:
+    return secrets.decrypt(TicketSecret.objects.get(ticket=ticket).ciphertext)
+
+
+def test_owner_replaces_their_access_data(ticket, customer):
+    services.secret_store(ticket=ticket, actor=customer, access_data=NEW_DATA)
+    assert stored_plaintext(ticket) == NEW_DATA
+
+
+def test_colleague_who_sees_the_organisations_tickets_replaces_the_access_data(line):
+    organisation = OrganisationFactory()
+    owner = CustomerFactory(username="owner", organisation=organisation)
+    colleague = CustomerFactory(username="colleague", organisation=organisation)
+    colleague.customer_profile.can_see_organisation_tickets = True
+    colleague.customer_profile.save()
+    ticket = make_ticket(owner, access_data=PLAINTEXT)
+
+    services.secret_store(ticket=ticket, actor=colleague, access_data=NEW_DATA)
+
+    assert stored_plaintext(ticket) == NEW_DATA
+    assert [e.actor for e in events_of(ticket, EventKind.SECRET_SET)] == [owner, colleague]
+
+
+def test_another_customer_cannot_replace_the_access_data(ticket):
+    with pytest.raises(NotFound):
+        services.secret_store(ticket=ticket, actor=CustomerFactory(username="customer-b"), access_data=NEW_DATA)
+    assert stored_plaintext(ticket) == PLAINTEXT
+
+
+def test_agent_of_the_current_line_replaces_the_access_data(ticket, agent):
+    services.secret_store(ticket=ticket, actor=agent, access_data=NEW_DATA)
+    assert stored_plaintext(ticket) == NEW_DATA
+
+
+def test_agent_of_another_line_cannot_replace_the_access_data(ticket, agent2):
+    with pytest.raises(PermissionDenied):
+        services.secret_store(ticket=ticket, actor=agent2, access_data=NEW_DATA)
+    assert stored_plaintext(ticket) == PLAINTEXT
+
+
+def test_manager_outside_the_line_cannot_replace_what_they_cannot_read(ticket, manager):
+    with pytest.raises(PermissionDenied):
+        services.secret_store(ticket=ticket, actor=manager, access_data=NEW_DATA)
+
+    assert stored_plaintext(ticket) == PLAINTEXT
+    assert [e.actor for e in events_of(ticket, EventKind.SECRET_SET)] == [ticket.customer]
+
+
+def test_manager_member_of_the_line_replaces_the_access_data(ticket, manager, line):
+    line.memberships.create(user=manager)
+    services.secret_store(ticket=ticket, actor=manager, access_data=NEW_DATA)
+    assert stored_plaintext(ticket) == NEW_DATA
+
+
+@pytest.mark.parametrize("role", [Role.QUALITY, Role.ADMIN])
+def test_other_management_roles_outside_the_line_cannot_replace_the_access_data(ticket, role):
+    outsider = UserFactory(username=f"outsider-{role}", role=role)
+    with pytest.raises(PermissionDenied):
+        services.secret_store(ticket=ticket, actor=outsider, access_data=NEW_DATA)
+    assert stored_plaintext(ticket) == PLAINTEXT
+
+
+def test_old_line_agent_cannot_replace_after_transfer(ticket, agent, agent2, line2):
+    services.ticket_transfer(ticket=ticket, actor=agent, to_line=line2, reason="Needs root access.")
+
+    with pytest.raises(PermissionDenied):
+        services.secret_store(ticket=ticket, actor=agent, access_data=NEW_DATA)
+    services.secret_store(ticket=ticket, actor=agent2, access_data=NEW_DATA)
+    assert stored_plaintext(ticket) == NEW_DATA
+
+
+# --- Reveal only by POST ---------------------------------------------------------------------
+
+
+def test_desk_reveal_page_refuses_get_and_records_nothing(client, ticket, agent):
+    client.force_login(agent)
+    url = reverse("desk-ticket-reveal", args=[ticket.number])
+
+    response = client.get(url)
+
+    assert response.status_code == 405
+    assert PASSWORD not in response.content.decode()
+    assert reveal_events(ticket) == []
+
+
+def test_desk_reveal_page_needs_the_csrf_token(ticket, agent):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(agent)
+    url = reverse("desk-ticket-reveal", args=[ticket.number])
+
+    refused = client.post(url)
+    assert refused.status_code == 403
+    assert reveal_events(ticket) == []
+
+    page = client.get(reverse("desk-ticket", args=[ticket.number]))
+    token = page.context["csrf_token"]
+    revealed = client.post(url, HTTP_X_CSRFTOKEN=str(token), HTTP_HX_REQUEST="true")
+    assert revealed.status_code == 200
+    assert html.escape(PLAINTEXT) in revealed.content.decode()
+    assert [e.actor for e in reveal_events(ticket)] == [agent]
+
+
+def test_api_reveal_refuses_get_and_records_nothing(ticket, agent):
+    client = APIClient()
+    client.force_authenticate(agent)
+    for name in ("ticket-access-data", "ticket-access-data-reveal"):
+        response = client.get(reverse(f"api:{name}", args=[ticket.number]))
+        assert response.status_code == 405, name
+        assert PASSWORD not in response.content.decode()
+    assert reveal_events(ticket) == []
+
+
+def test_api_reveal_by_post(ticket, agent):
+    client = APIClient()
+    client.force_authenticate(agent)
+
+    response = client.post(reverse("api:ticket-access-data-reveal", args=[ticket.number]))
+
+    assert response.status_code == 200
+    assert response.json() == {"access_data": PLAINTEXT}
+    assert response["Cache-Control"] == "no-store"
+    assert [e.actor for e in reveal_events(ticket)] == [agent]
+
+
+def test_api_reveal_with_a_session_needs_the_csrf_token(ticket, agent):
+    client = APIClient(enforce_csrf_checks=True)
+    client.force_login(agent)
+
+    response = client.post(reverse("api:ticket-access-data-reveal", args=[ticket.number]))
+
+    assert response.status_code == 403
+    assert PASSWORD not in response.content.decode()
+    assert reveal_events(ticket) == []
 
 
 # --- Key rotation ---------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from helpdesk.errors import Conflict, DomainError, NotFound, PermissionDenied
 from queues.models import Line, RoutingRule
 from queues.tests.factories import LineFactory
 from tickets import services
+from tickets.events import system_reason
 from tickets.models import (
     Category,
     EventKind,
@@ -23,6 +24,7 @@ from tickets.models import (
     Message,
     ReplyTemplate,
     Status,
+    SystemReason,
     Ticket,
     TicketEvent,
     TicketSecret,
@@ -224,10 +226,10 @@ def test_customer_reply_on_resolved_ticket_reopens_it(ctx):
     assert ticket.status == S.WAITING_AGENT
     assert ticket.resolved_at is None
     last = events_of(ticket, EventKind.STATUS)[-1]
-    assert (last.data["old"], last.data["new"], last.data["reason"]) == (
+    assert (last.data["old"], last.data["new"], last.data["reason_code"]) == (
         S.RESOLVED,
         S.WAITING_AGENT,
-        "customer replied",
+        SystemReason.CUSTOMER_REPLIED,
     )
 
 
@@ -560,7 +562,7 @@ def test_transfer_clears_assignee(ctx):
     assign = events_of(ticket, EventKind.ASSIGN)[-1]
     assert assign.data == {"old": ctx.agent.username, "new": None, "line": "second-line"}
     status = events_of(ticket, EventKind.STATUS)[-1]
-    assert status.data == {"old": S.IN_PROGRESS, "new": S.WAITING_AGENT, "reason": "transferred"}
+    assert status.data == {"old": S.IN_PROGRESS, "new": S.WAITING_AGENT, **system_reason(SystemReason.TRANSFERRED)}
 
 
 def test_transfer_closes_old_stint_and_opens_new(ctx):
@@ -750,7 +752,7 @@ def test_confirm_closes_ticket(ctx):
     assert (ticket.status, ticket.closed_at, ticket.resolved_at) == (S.CLOSED, closed_at, T0)
     last = events_of(ticket, EventKind.STATUS)[-1]
     assert last.actor == ctx.customer
-    assert last.data == {"old": S.RESOLVED, "new": S.CLOSED, "reason": "confirmed by the customer"}
+    assert last.data == {"old": S.RESOLVED, "new": S.CLOSED, **system_reason(SystemReason.CONFIRMED)}
     assert not LineStint.objects.filter(ticket=ticket, left_at__isnull=True).exists()
     assert LineStint.objects.get(ticket=ticket).left_at == closed_at
 
@@ -763,7 +765,7 @@ def test_confirm_wipes_secret(ctx):
 
     assert not TicketSecret.objects.filter(ticket=ticket).exists()
     (wipe,) = events_of(ticket, EventKind.SECRET_WIPE)
-    assert (wipe.actor, wipe.data) == (ctx.customer, {"reason": "ticket closed"})
+    assert (wipe.actor, wipe.data) == (ctx.customer, system_reason(SystemReason.TICKET_CLOSED))
 
 
 def test_confirm_without_secret_writes_no_wipe_event(ctx):
@@ -781,7 +783,7 @@ def test_reopen_resolved_ticket(ctx):
     (message,) = ticket.messages.all()
     assert (message.author, message.kind, message.body) == (ctx.customer, Message.Kind.PUBLIC, "It is down again.")
     status = events_of(ticket, EventKind.STATUS)[-1]
-    assert status.data == {"old": S.RESOLVED, "new": S.WAITING_AGENT, "reason": "reopened by the customer"}
+    assert status.data == {"old": S.RESOLVED, "new": S.WAITING_AGENT, **system_reason(SystemReason.REOPENED)}
     assert events_of(ticket, EventKind.MESSAGE)[-1].data["message_id"] == message.id
 
 

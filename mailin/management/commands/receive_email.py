@@ -3,10 +3,13 @@
     # /etc/aliases (Postfix, Exim):  support: "|/srv/helpdesk/manage.py receive_email"
     manage.py receive_email --mailbox support@example.com < message.eml
 
-Prints the outcome as JSON. Exit status: 0 when the message was handled (filed, added to its
-ticket, ignored as automatic mail, a duplicate), 1 when it is kept but not filed (too large,
-unreadable, could not be filed), 75 (EX_TEMPFAIL, the MTA retries later) when it could not even
-be stored.
+Prints the outcome as JSON. Exit status: 0 once the message is stored, whatever became of it
+(filed, added to its ticket, ignored, a duplicate, and also kept without a ticket because it is
+too large or unreadable: the workspace tells the staff about those). A non-zero status other
+than 75 makes Postfix and Exim bounce the message to its sender, who may be forged, with our
+error text in it: never for a message we have. 75 (EX_TEMPFAIL) only when the database could
+not be reached: the message is not stored (or not filed) yet, and the MTA keeps it and tries
+again later (a second delivery of a stored message files it once). See docs/mail.md.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
 
 from mailin import services
-from mailin.models import FAILED_OUTCOMES, Source
+from mailin.models import Source
 
 EX_TEMPFAIL = 75
 
@@ -42,6 +45,7 @@ class Command(BaseCommand):
         try:
             inbound = services.receive(stream, origin=Source.COMMAND, mailbox=mailbox)
         except DatabaseError as exc:
+            # Only stderr, which the MTA logs; the sender never sees it (75 is not a bounce).
             raise CommandError(f"The message could not be stored: {exc}", returncode=EX_TEMPFAIL) from exc
         result = {
             "id": inbound.pk,
@@ -51,5 +55,3 @@ class Command(BaseCommand):
             "message_id": inbound.message_id,
         }
         self.stdout.write(json.dumps(result, ensure_ascii=False))
-        if inbound.outcome in FAILED_OUTCOMES:
-            raise CommandError(f"{inbound.outcome}: {inbound.outcome_detail}", returncode=1)

@@ -1,0 +1,123 @@
+"""Access data sent by e-mail: recognised in the text, so it is moved, not kept in clear.
+
+E-mail is not the channel for server passwords (the control panel's encrypted access data is):
+a customer who writes one anyway should have it in the ticket's encrypted access data, masked in
+the text agents, the customer and the history read. Pure functions over the text; what is done
+with the finding is mailin.services' business.
+
+What counts, on purpose narrowly (a masked word that was no password costs an agent a look at
+the access data; a password left in clear is what this is for):
+
+* a private key block (PEM `-----BEGIN ... PRIVATE KEY-----` to its END line, PuTTY's key
+  files), whole;
+* a password written after its label (`password: x`, `pass=x`, `пароль от root: x`,
+  `password is x`) when the lines around it name a host or a login (an address, a host
+  name, `login:`, `user:`, `ssh`, `root`...): a password next to what it opens. Its value
+  must look like one: with a digit or a sign, or in mixed case, or alone at the end of its line.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+MASK = "••••••••"
+CONTEXT_LINES = 3
+
+PRIVATE_KEY = re.compile(
+    r"-----BEGIN (?P<kind>[A-Z0-9 ]*PRIVATE KEY)-----.*?(?:-----END (?P=kind)-----|\Z)"
+    r"|PuTTY-User-Key-File-\d+:.*?(?:Private-MAC:[^\n]*|\Z)",
+    re.S,
+)
+PASSWORD = re.compile(
+    r"(?P<label>\b(?:password|passwd|passphrase|pass|pwd|пароль|паролем|пароля|пасс)\b)"
+    r"(?P<between>[^\n:=]{0,40}?)"
+    r"(?P<sep>\s*[:=]\s*|\s+(?:is|—|–|-)\s+)"
+    r"(?P<value>[^\s]+)",
+    re.I,
+)
+HOST = re.compile(
+    r"\b\d{1,3}(?:\.\d{1,3}){3}\b"  # an IPv4 address
+    r"|\b(?:[a-z0-9-]+\.)+[a-z]{2,}\b"  # a host name
+    r"|\b(?:host|hostname|server|ip|ssh|sftp|ftp|rdp|mysql|panel|сервер|хост|айпи|панел\w*)\b",
+    re.I,
+)
+LOGIN = re.compile(r"\b(?:login|user|username|account|логин|пользователь|учётк\w*|root|admin|administrator)\b", re.I)
+# Words that follow a password label in ordinary sentences ("the password is not accepted").
+NOT_A_PASSWORD = {
+    "not", "wrong", "incorrect", "invalid", "expired", "reset", "changed", "lost", "forgotten", "required",
+    "the", "a", "an", "my", "your", "from", "for", "to", "and", "or", "please", "same", "ok",
+    "не", "от", "для", "на", "сброшен", "изменён", "изменен", "неверный", "забыт", "утерян", "тот",
+}  # fmt: skip
+TRAILING = ",.;)»\"'"
+
+
+@dataclass
+class Found:
+    """The text with the access data masked, and what is moved to the encrypted access data."""
+
+    text: str
+    access_data: str
+    passwords: int = 0
+    keys: int = 0
+    lines: list[str] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.passwords or self.keys)
+
+
+def _looks_like_a_password(value: str, rest_of_line: str) -> bool:
+    if len(value) < 3 or value.lower() in NOT_A_PASSWORD or value == MASK:
+        return False
+    if any(ch.isdigit() for ch in value) or any(not ch.isalnum() for ch in value):
+        return True
+    if value != value.lower() and value != value.upper() and value != value.capitalize():
+        return True  # mixed case inside the word
+    return not rest_of_line.strip()
+
+
+def _near(lines: list[str], index: int, pattern: re.Pattern[str], skip: str) -> bool:
+    window = lines[max(0, index - CONTEXT_LINES) : index + CONTEXT_LINES + 1]
+    return any(pattern.search(line.replace(skip, " ")) for line in window)
+
+
+def find(text: str) -> Found:
+    """Mask the access data in `text`; `Found` is false when there was none."""
+    moved: list[str] = []
+    keys = 0
+
+    def take_key(match: re.Match[str]) -> str:
+        nonlocal keys
+        keys += 1
+        moved.append(match.group(0).strip())
+        return f"[{MASK} private key]"
+
+    original = PRIVATE_KEY.sub(take_key, text or "")
+    lines = original.split("\n")
+    passwords = 0
+    context: set[int] = set()
+    for index, line in enumerate(lines):
+        masked: list[str] = []
+        position = 0
+        for match in PASSWORD.finditer(line):
+            value = match["value"].rstrip(TRAILING)
+            rest = line[match.end("value") :]
+            if not value or not _looks_like_a_password(value, rest):
+                continue
+            if not (_near(lines, index, HOST, match[0]) or _near(lines, index, LOGIN, match[0])):
+                continue
+            masked.append(line[position : match.start("value")] + MASK)
+            position = match.start("value") + len(value)
+            passwords += 1
+        if masked:
+            context |= set(range(max(0, index - CONTEXT_LINES), min(len(lines), index + CONTEXT_LINES + 1)))
+            lines[index] = "".join(masked) + line[position:]
+    if not passwords and not keys:
+        return Found(text=text or "", access_data="")
+    source = original.split("\n")
+    kept_lines = [source[i] for i in sorted(context) if source[i].strip()]
+    if kept_lines:
+        moved.append("\n".join(kept_lines))
+    return Found(
+        text="\n".join(lines), access_data="\n\n".join(moved), passwords=passwords, keys=keys, lines=kept_lines
+    )
