@@ -287,15 +287,16 @@ def resolution_answer_batch(*, incident_id: int, batch: int = ANSWER_BATCH) -> i
     for _n in range(batch):
         with transaction.atomic():
             link = (
-                IncidentTicket.objects.select_for_update(skip_locked=True, of=("self",))
+                IncidentTicket.objects.select_for_update(skip_locked=True)
                 .filter(incident_id=incident_id, done_at__isnull=True)
-                .select_related("ticket")
+                .only("id", "ticket_id")
                 .order_by("id")
                 .first()
             )
             if link is None:
                 break
-            link.outcome = _answer(incident, link.ticket)
+            # The ticket services read and lock the ticket themselves: its key is all they need.
+            link.outcome = _answer(incident, Ticket(pk=link.ticket_id))
             link.done_at = timezone.now()
             link.save(update_fields=["outcome", "done_at"])
         handled += 1
