@@ -8,6 +8,7 @@ exportable with `?export=<table>` as CSV) and hands its charts' data to the page
 from __future__ import annotations
 
 import datetime as dt
+from abc import ABCMeta, abstractmethod
 
 from django.http import Http404
 from django.utils.dates import WEEKDAYS
@@ -40,7 +41,7 @@ def _chart(kind: str, labels: list, datasets: list[dict], **options) -> dict:
     return {"type": kind, "labels": labels, "datasets": datasets, **options}
 
 
-class ReportPage(AreaRequiredMixin, TemplateView):
+class ReportPage(AreaRequiredMixin, TemplateView, metaclass=ABCMeta):
     area = "manage"
     page = ""
     default_days = 30
@@ -58,8 +59,9 @@ class ReportPage(AreaRequiredMixin, TemplateView):
         context = self.get_context_data(**kwargs, **built, t={table.name: table for table in built["tables"]})
         return self.render_to_response(context)
 
+    @abstractmethod
     def build(self) -> dict:
-        raise NotImplementedError
+        """The page's figures: {"tables": [...], ...}, computed for `self.filters`."""
 
     def get_context_data(self, **kwargs):
         query = self.request.GET.copy()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from abc import ABCMeta, abstractmethod
 
 from django.conf import settings
 from django.contrib import messages
@@ -251,7 +252,7 @@ class DeskIncidentDetail(AreaRequiredMixin, View):
         return render(request, "status/desk_detail.html", context)
 
 
-class IncidentAction(AreaRequiredMixin, View):
+class IncidentAction(AreaRequiredMixin, View, metaclass=ABCMeta):
     """POST actions on one incident: run the service, say what happened, go back."""
 
     area = "desk"
@@ -264,8 +265,9 @@ class IncidentAction(AreaRequiredMixin, View):
             messages.error(request, error.message)
         return redirect("desk-incident", incident_id=incident.id)
 
+    @abstractmethod
     def act(self, request, incident: Incident) -> None:
-        raise NotImplementedError
+        """Run the action's service for `incident`; DomainError becomes a message on the page."""
 
 
 class DeskIncidentUpdate(IncidentAction):
