@@ -11,6 +11,8 @@ from knowledge import urls as knowledge_urls
 from mailin import urls as mailin_urls
 from queues import views as queue_views
 from reports import views as report_views
+from chat import urls as chat_urls
+from quality import urls as quality_urls
 from status import urls as status_urls
 from tickets import urls as ticket_urls
 
@@ -26,6 +28,8 @@ api_v1 = (
         path("", include("knowledge.api.urls")),
         path("reports/", include("reports.api.urls")),
         path("status/", include("status.api.urls")),
+        path("chat/", include("chat.api.urls")),
+        path("quality/", include("quality.api.urls")),
     ],
     "api",
 )
@@ -50,6 +54,12 @@ urlpatterns = [
     path("status/", include(status_urls.public_patterns)),
     path("panel/status/", include(status_urls.panel_patterns)),
     path("desk/status/", include(status_urls.desk_patterns)),
+    path("chat/", include(chat_urls.public_patterns)),
+    path("panel/chat/", include(chat_urls.panel_patterns)),
+    path("desk/chat/", include(chat_urls.desk_patterns)),
+    path("quality/", include(quality_urls.public_patterns)),
+    path("panel/quality/", include(quality_urls.panel_patterns)),
+    path("desk/quality/", include(quality_urls.desk_patterns)),
     path("accounts/", include("accounts.urls")),
     path("help/", include("knowledge.urls")),
     path("i18n/setlang/", account_views.set_language, name="set_language"),

@@ -17,6 +17,7 @@ APPS = (
     "knowledge",
     "mailin",
     "notifications",
+    "quality",
     "queues",
     "shifts",
     "sla",

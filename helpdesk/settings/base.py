@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "shifts",
     "reports",
     "status",
+    "quality",
 ]
 
 MIDDLEWARE = [
