@@ -4,15 +4,15 @@ from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from accounts import views as account_views
+from chat import urls as chat_urls
 from helpdesk import health, views
 from helpdesk.api import api_not_found
 from helpdesk.api_root import ApiRoot
 from knowledge import urls as knowledge_urls
 from mailin import urls as mailin_urls
+from quality import urls as quality_urls
 from queues import views as queue_views
 from reports import views as report_views
-from chat import urls as chat_urls
-from quality import urls as quality_urls
 from status import urls as status_urls
 from tickets import urls as ticket_urls
 
