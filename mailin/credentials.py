@@ -18,8 +18,12 @@ the access data; a password left in clear is what this is for):
 
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import dataclass, field
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
 
 MASK = "••••••••"
 CONTEXT_LINES = 3
@@ -61,6 +65,9 @@ class Found:
     passwords: int = 0
     keys: int = 0
     lines: list[str] = field(default_factory=list)
+    # The exact values masked (passwords and whole key blocks), to mask them wherever else the
+    # message keeps them: its raw copy and the forwarded messages kept as files.
+    secrets: list[str] = field(default_factory=list)
 
     def __bool__(self) -> bool:
         return bool(self.passwords or self.keys)
@@ -84,12 +91,14 @@ def _near(lines: list[str], index: int, pattern: re.Pattern[str], skip: str) -> 
 def find(text: str) -> Found:
     """Mask the access data in `text`; `Found` is false when there was none."""
     moved: list[str] = []
+    secrets: list[str] = []
     keys = 0
 
     def take_key(match: re.Match[str]) -> str:
         nonlocal keys
         keys += 1
         moved.append(match.group(0).strip())
+        secrets.append(match.group(0).strip())
         return f"[{MASK} private key]"
 
     original = PRIVATE_KEY.sub(take_key, text or "")
@@ -107,6 +116,7 @@ def find(text: str) -> Found:
             if not (_near(lines, index, HOST, match[0]) or _near(lines, index, LOGIN, match[0])):
                 continue
             masked.append(line[position : match.start("value")] + MASK)
+            secrets.append(value)
             position = match.start("value") + len(value)
             passwords += 1
         if masked:
@@ -119,5 +129,63 @@ def find(text: str) -> Found:
     if kept_lines:
         moved.append("\n".join(kept_lines))
     return Found(
-        text="\n".join(lines), access_data="\n\n".join(moved), passwords=passwords, keys=keys, lines=kept_lines
+        text="\n".join(lines),
+        access_data="\n\n".join(moved),
+        passwords=passwords,
+        keys=keys,
+        lines=kept_lines,
+        secrets=sorted(set(secrets), key=len, reverse=True),
     )
+
+
+def mask(text: str, secrets: list[str]) -> str:
+    """`text` with every occurrence of each secret masked (longest first, so a key block goes whole)."""
+    for secret in sorted(secrets, key=len, reverse=True):
+        text = text.replace(secret, MASK)
+        # A key block whose lines another client ended with CRLF, and the HTML rendering of a value.
+        text = text.replace(secret.replace("\n", "\r\n"), MASK)
+        escaped = html.escape(secret, quote=False)
+        if escaped != secret:
+            text = text.replace(escaped, MASK)
+    return text
+
+
+def _mask_part(part: EmailMessage, secrets: list[str]) -> bool:
+    """Mask the secrets in one text part, keeping its type and disposition; True if it changed."""
+    try:
+        content = part.get_content()
+    except Exception:  # an unreadable charset or encoding: the byte-level pass below covers it
+        return False
+    if not isinstance(content, str):
+        return False
+    masked = mask(content, secrets)
+    if masked == content:
+        return False
+    disposition = part.get_content_disposition()
+    filename = part.get_filename()
+    part.set_content(masked, subtype=part.get_content_subtype(), disposition=disposition, filename=filename)
+    return True
+
+
+def _masked_parts(raw: bytes, secrets: list[str]) -> bytes:
+    try:
+        message = BytesParser(policy=policy.default).parsebytes(raw)
+        changed = False
+        for part in message.walk():
+            if not part.is_multipart() and part.get_content_maintype() == "text":
+                changed = _mask_part(part, secrets) or changed
+        return message.as_bytes(policy=message.policy.clone(refold_source="none")) if changed else raw
+    except Exception:  # a message the library cannot write back is masked byte by byte instead
+        return raw
+
+
+def mask_message(raw: bytes, secrets: list[str]) -> bytes:
+    """The e-mail `raw` with the secrets masked in every text part, forwarded messages included,
+    and in any header or undecoded part that still holds them verbatim."""
+    if not secrets:
+        return raw
+    raw = _masked_parts(raw, secrets)
+    for secret in sorted(secrets, key=len, reverse=True):
+        for form in {secret, secret.replace("\n", "\r\n"), html.escape(secret, quote=False)}:
+            raw = raw.replace(form.encode(), MASK.encode())
+    return raw

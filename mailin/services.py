@@ -32,7 +32,7 @@ import uuid
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.files.base import File
+from django.core.files.base import ContentFile, File
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.mail import EmailMessage
 from django.db import DatabaseError, IntegrityError, transaction
@@ -478,6 +478,23 @@ def _masked(text: str, notes: list[str]) -> tuple[str, credentials.Found]:
     return text, found
 
 
+def _masked_raw(inbound: InboundMessage, secrets: list[str]) -> dict:
+    """The stored raw message with the secrets masked, as fields for `_finish` (a large message
+    kept as a file gets a masked file of its own; the clear one is deleted once it is saved).
+    `sha256` and `size` stay those of the message as received: a second delivery of it is still
+    known as a duplicate."""
+    if not secrets:
+        return {}
+    masked = credentials.mask_message(inbound.raw_bytes(), secrets)
+    if inbound.raw is not None:
+        return {"raw": masked}
+    old_name = inbound.raw_file.name
+    storage = inbound.raw_file.storage
+    inbound.raw_file.save(f"{uuid.uuid4().hex}.eml", ContentFile(masked), save=False)
+    transaction.on_commit(lambda: storage.delete(old_name))
+    return {"raw_file": inbound.raw_file}
+
+
 def _file(inbound: InboundMessage, mail: parser.ParsedMail, notes: list[str]) -> InboundMessage:
     sender = resolve_sender(mail.from_address, mail.from_name)
     if sender.note:
@@ -490,8 +507,16 @@ def _file(inbound: InboundMessage, mail: parser.ParsedMail, notes: list[str]) ->
             _("the receiving server's DMARC check failed (%(results)s): filed as from an unverified sender")
             % {"results": inbound.authentication_detail or "dmarc=fail"}
         )
+    # Access data anywhere in the message (quoted or forwarded text too) is masked in the
+    # forwarded messages kept as files and, once filed, in the stored raw message.
+    secrets = credentials.find(mail.text).secrets
+    if secrets:
+        for item in mail.files:
+            if item.content_type == "message/rfc822":
+                item.data = credentials.mask_message(item.data, secrets)
     accepted, refused = _files(mail)
     common = {
+        **_masked_raw(inbound, secrets),
         "sender": sender.user,
         "sender_matched": sender.matched,
         "attachments_kept": len(accepted),

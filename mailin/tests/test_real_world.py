@@ -4,6 +4,9 @@ Message-IDs, our mail coming back, bounces, bulk mail, forwarded messages, the s
 charsets, access data sent by e-mail, sender authentication, and what the workspace shows."""
 
 import datetime as dt
+from email import policy
+from email.parser import BytesParser
+from pathlib import Path
 
 import pytest
 from django.core import mail as outbox
@@ -355,3 +358,83 @@ def test_agents_see_kept_mail_of_their_own_lines_mailboxes_only(agent, manager):
     )
     assert not selectors.kept_without_ticket(user=agent).filter(pk=kept.pk).exists()
     assert selectors.kept_without_ticket(user=manager).filter(pk=kept.pk).exists()
+
+
+# --- access data in what is kept of the e-mail itself -------------------------------------------
+
+
+def _texts(raw: bytes) -> str:
+    """Every text part of a raw message, decoded, forwarded messages included."""
+    message = BytesParser(policy=policy.default).parsebytes(raw)
+    return "\n".join(
+        part.get_content()
+        for part in message.walk()
+        if not part.is_multipart() and part.get_content_type().startswith("text/")
+    )
+
+
+def test_the_stored_raw_message_keeps_no_password_in_any_part(deliver, customer):
+    raw = load("gmail_credentials.eml")
+    assert b"T7#qz!9vKe2" in raw
+    inbound = deliver(raw)
+    assert inbound.access_data_moved
+    stored = InboundMessage.objects.get(pk=inbound.pk).raw_bytes()
+    assert b"T7#qz!9vKe2" not in stored
+    texts = _texts(stored)
+    # Both renderings masked; the rest of the message as it came.
+    assert texts.count("Password: ••••••••") == 2
+    assert "Server: 203.0.113.45" in texts and "MySQL does not start" in texts
+    headers = BytesParser(policy=policy.default).parsebytes(stored)
+    assert headers["Message-ID"] == "<CAJ8kq2Zb0xR+Pn4Wm3T9yV6uH1sLd5Fo2aEc7gQ@mail.gmail.com>"
+    # Still known as received: a second delivery of the same bytes is a duplicate.
+    again = deliver(raw)
+    assert again.outcome == Outcome.DUPLICATE
+
+
+def test_a_private_key_leaves_no_trace_in_the_stored_reply(deliver, customer, agent):
+    ticket = make_ticket(customer)
+    ticket_services.message_add(ticket=ticket, author=agent, body="Send me the key?", wait_for_customer=True)
+    raw = load("apple_mail_private_key.eml", TICKET=ticket.number)
+    inbound = deliver(raw)
+    assert inbound.outcome == Outcome.THREADED
+    stored = InboundMessage.objects.get(pk=inbound.pk).raw_bytes()
+    assert b"b3BlbnNzaC1rZXkt" not in stored and b"PRIVATE KEY-----" not in stored
+
+
+def test_access_data_in_a_forwarded_message_is_masked_in_its_eml_file_and_the_raw(deliver, customer):
+    raw = load("forwarded_credentials.eml")
+    inbound = deliver(raw)
+    ticket = inbound.ticket
+    assert inbound.access_data_moved
+    for value in ("Qw9&zR!t3Lm=", "Pan3l#2024"):
+        assert value not in ticket.body
+        assert not Message.objects.filter(body__contains=value).exists()
+    stored = secrets.decrypt(bytes(TicketSecret.objects.get(ticket=ticket).ciphertext))
+    assert "Qw9&zR!t3Lm=" in stored and "Pan3l#2024" in stored
+    # The forwarded message is still kept as its own file, readable, without the passwords.
+    [kept] = ticket.attachments.filter(original_name="Server access.eml")
+    forwarded = kept.file.read()
+    forwarded_text = _texts(forwarded)
+    assert "ssh root@198.51.100.23" in forwarded_text and "Password: ••••••••" in forwarded_text
+    for value in ("Qw9&zR!t3Lm=", "Qw9&amp;zR!t3Lm=", "Pan3l#2024"):
+        assert value not in forwarded_text
+    assert b"Pan3l#2024" not in forwarded
+    # And the raw message as stored, with the customer's own words intact.
+    stored_raw = InboundMessage.objects.get(pk=inbound.pk).raw_bytes()
+    stored_text = _texts(stored_raw)
+    assert "Pan3l#2024" not in stored_text and "Qw9&" not in stored_text
+    assert "Пересылаю письмо коллеги" in stored_text
+
+
+def test_a_large_message_kept_as_a_file_is_replaced_by_its_masked_copy(
+    deliver, customer, settings, django_capture_on_commit_callbacks
+):
+    settings.INBOUND_INLINE_BYTES = 100
+    with django_capture_on_commit_callbacks(execute=True):
+        inbound = deliver(load("gmail_credentials.eml"))
+    stored = InboundMessage.objects.get(pk=inbound.pk)
+    assert stored.raw is None and stored.raw_file
+    assert b"T7#qz!9vKe2" not in stored.raw_bytes()
+    folder = Path(stored.raw_file.path).parent
+    for other in folder.glob("*.eml"):
+        assert b"T7#qz!9vKe2" not in other.read_bytes()
