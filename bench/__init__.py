@@ -18,4 +18,5 @@ BENCHMARK_MODULES = (
     "bench.reports",
     "bench.knowledge",
     "bench.status",
+    "bench.outbox",
 )

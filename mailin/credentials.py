@@ -174,7 +174,7 @@ def _masked_parts(raw: bytes, secrets: list[str]) -> bytes:
         for part in message.walk():
             if not part.is_multipart() and part.get_content_maintype() == "text":
                 changed = _mask_part(part, secrets) or changed
-        return message.as_bytes(policy=message.policy.clone(refold_source="none")) if changed else raw
+        return message.as_bytes(policy=policy.default.clone(refold_source="none")) if changed else raw
     except Exception:  # a message the library cannot write back is masked byte by byte instead
         return raw
 

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from email.utils import parseaddr
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import IntegrityError, transaction
 from django.db.models.functions import Lower
 from django.template.loader import render_to_string
@@ -87,14 +88,49 @@ def _can_receive(user: User | None) -> bool:
     return user is not None and user.is_active and bool(user.email)
 
 
-def _customer_kind(event: TicketEvent) -> str | None:
+class Lookups:
+    """What deciding the recipients reads besides the event, read once for a batch of events:
+    the messages replied with, and each line's agents who want a kind of e-mail."""
+
+    def __init__(self, events: Sequence[TicketEvent] = ()) -> None:
+        ids = [
+            event.data.get("message_id")
+            for event in events
+            if event.kind == EventKind.MESSAGE and event.data.get("message_kind") == Message.Kind.PUBLIC
+        ]
+        self.messages: dict[int, Message] = Message.objects.select_related("author").in_bulk(
+            [value for value in ids if isinstance(value, int)]
+        )
+        self._agents: dict[tuple[str, str], list[User]] = {}
+
+    def message(self, message_id) -> Message | None:
+        if message_id not in self.messages:
+            found = Message.objects.select_related("author").filter(id=message_id).first()
+            if found is None:
+                return None
+            self.messages[message_id] = found
+        return self.messages[message_id]
+
+    def line_agents(self, line_code: str, flag: str, *, exclude: int | None) -> list[User]:
+        key = (line_code, flag)
+        if key not in self._agents:
+            self._agents[key] = list(
+                User.objects.filter(line_memberships__line__code=line_code, is_active=True, role__in=STAFF_ROLES)
+                .exclude(email="")
+                .exclude(**{f"notification_preference__{flag}": False})
+                .order_by("id")
+            )
+        return [agent for agent in self._agents[key] if agent.id != exclude]
+
+
+def _customer_kind(event: TicketEvent, lookups: Lookups) -> str | None:
     """What the ticket's customer is told about this event, if anything."""
     if event.kind == EventKind.MESSAGE:
         if event.data.get("message_kind") == Message.Kind.SYSTEM and event.data.get("to_customer"):
             return Kind.REMINDER  # the helpdesk asking a silent customer for an answer
         if event.data.get("message_kind") != Message.Kind.PUBLIC:
             return None  # internal notes and the helpdesk's own system lines
-        message = Message.objects.select_related("author").filter(id=event.data.get("message_id")).first()
+        message = lookups.message(event.data.get("message_id"))
         if message is None or message.author is None or not message.author.is_support_staff:
             return None  # the customer's own words
         return Kind.REPLY
@@ -113,31 +149,20 @@ def _customer_kind(event: TicketEvent) -> str | None:
     return None
 
 
-def _line_agents(line_code: str, flag: str, *, exclude: int | None):
-    agents = (
-        User.objects.filter(line_memberships__line__code=line_code, is_active=True, role__in=STAFF_ROLES)
-        .exclude(email="")
-        .exclude(**{f"notification_preference__{flag}": False})
-        .order_by("id")
-    )
-    if exclude is not None:
-        agents = agents.exclude(id=exclude)
-    return list(agents)
-
-
-def recipients_for(event: TicketEvent) -> list[tuple[User, str]]:
+def recipients_for(event: TicketEvent, lookups: Lookups | None = None) -> list[tuple[User, str]]:
     """(user, kind) for everyone who gets an e-mail about this event."""
+    lookups = lookups or Lookups([event])
     ticket = event.ticket
     recipients: list[tuple[User, str]] = []
-    kind = _customer_kind(event)
+    kind = _customer_kind(event, lookups)
     if kind is not None and _can_receive(ticket.customer):
         recipients.append((ticket.customer, kind))
     if event.kind == EventKind.CREATED:
         line_code = event.data.get("line") or ticket.line.code
-        for agent in _line_agents(line_code, AGENT_FLAGS[Kind.NEW_IN_LINE], exclude=event.actor_id):
+        for agent in lookups.line_agents(line_code, AGENT_FLAGS[Kind.NEW_IN_LINE], exclude=event.actor_id):
             recipients.append((agent, Kind.NEW_IN_LINE))
     elif event.kind == EventKind.TRANSFER and event.data.get("new"):
-        for agent in _line_agents(event.data["new"], AGENT_FLAGS[Kind.TRANSFER_TO_LINE], exclude=event.actor_id):
+        for agent in lookups.line_agents(event.data["new"], AGENT_FLAGS[Kind.TRANSFER_TO_LINE], exclude=event.actor_id):
             recipients.append((agent, Kind.TRANSFER_TO_LINE))
     elif event.kind == EventKind.ASSIGN and event.data.get("new"):
         # Handed over by someone else; taking a ticket oneself needs no e-mail.
@@ -158,21 +183,48 @@ def notifications_for_event(*, event_id: int) -> list[int]:
 
     Safe to run again for the same event: the rows made the first time are found, not doubled.
     """
-    event = TicketEvent.objects.select_related("ticket__customer", "ticket__line", "actor").filter(id=event_id).first()
-    if event is None:
+    return notifications_for_events(event_ids=[event_id])
+
+
+@transaction.atomic
+def notifications_for_events(*, event_ids: Sequence[int]) -> list[int]:
+    """`notifications_for_event` for a batch of events in a handful of statements: the events,
+    the messages and line agents they need, the suppressed addresses and the rows already made
+    are each read once, and the new rows written in one INSERT. Ids still waiting, in order."""
+    events = list(
+        TicketEvent.objects.select_related("ticket__customer", "ticket__line", "actor")
+        .filter(id__in=list(event_ids))
+        .order_by("id")
+    )
+    lookups = Lookups(events)
+    wanted = [(event, user, kind) for event in events for user, kind in recipients_for(event, lookups)]
+    if not wanted:
         return []
-    waiting = []
-    recipients = recipients_for(event)
-    suppressed = suppressed_addresses([user.email for user, _kind in recipients]) if recipients else {}
-    for user, kind in recipients:
-        defaults = {"recipient": user, "ticket": event.ticket, "kind": kind}
+    suppressed = suppressed_addresses({user.email for _event, user, _kind in wanted})
+    existing = {
+        (row.event_id, row.email): row
+        for row in Notification.objects.filter(event_id__in=[event.id for event in events]).only(
+            "id", "event_id", "email", "status"
+        )
+    }
+    new: list[Notification] = []
+    for event, user, kind in wanted:
+        if (event.id, user.email) in existing:
+            continue
+        row = Notification(event=event, email=user.email, recipient=user, ticket=event.ticket, kind=kind)
         if user.email.lower() in suppressed:
             # Mail to it bounced for good (address_bounced): written as failed, not sent, so the
             # ticket shows the customer was not told.
-            defaults |= {"status": Notification.Status.FAILED, "last_error": suppressed[user.email.lower()]}
-        notification, _created = Notification.objects.get_or_create(event=event, email=user.email, defaults=defaults)
-        if notification.status == Notification.Status.QUEUED:
-            waiting.append(notification.id)
+            row.status = Notification.Status.FAILED
+            row.last_error = suppressed[user.email.lower()]
+        existing[(event.id, user.email)] = row
+        new.append(row)
+    Notification.objects.bulk_create(new)
+    waiting: list[int] = []
+    for event, user, _kind in wanted:
+        row = existing[(event.id, user.email)]
+        if row.status == Notification.Status.QUEUED and row.id not in waiting:
+            waiting.append(row.id)
     return waiting
 
 
@@ -400,7 +452,9 @@ def _context(notification: Notification) -> dict:
         "actor_name": event.actor.display_name if event is not None and event.actor is not None else "",
     }
     if notification.kind in (Kind.REPLY, Kind.REMINDER):
-        message = Message.objects.select_related("author__agent_profile").get(id=data["message_id"])
+        message = getattr(notification, "prepared_message", None) or Message.objects.select_related(
+            "author__agent_profile"
+        ).get(id=data["message_id"])
         context |= {
             "author_name": message.author.display_name if message.author else "",
             "body": message.body,
@@ -445,6 +499,8 @@ def render(notification: Notification) -> Rendered:
 
 def _thread_start(notification: Notification) -> str | None:
     """The first e-mail about this ticket to this address: later ones answer it."""
+    if hasattr(notification, "prepared_thread_start"):
+        return notification.prepared_thread_start
     return (
         Notification.objects.filter(ticket_id=notification.ticket_id, email=notification.email, id__lt=notification.id)
         .order_by("id")
@@ -475,8 +531,60 @@ def build_message(notification: Notification, rendered: Rendered) -> EmailMultiA
     return message
 
 
-def deliver(notification: Notification) -> None:
-    """Render and send one notification; SMTP errors propagate to the task, which retries."""
+def deliver(notification: Notification, *, connection=None) -> None:
+    """Render and send one notification; SMTP errors propagate to the task, which retries.
+    `connection` is an open one to the mail server, kept across a batch (`mail_connection`)."""
     rendered = render(notification)
     notification.subject = rendered.subject
-    build_message(notification, rendered).send(fail_silently=False)
+    message = build_message(notification, rendered)
+    message.connection = connection
+    message.send(fail_silently=False)
+
+
+def mail_connection(*, reopen=None):
+    """A connection to the mail server for a batch of e-mails (after a failure, a fresh one)."""
+    if reopen is not None:
+        try:
+            reopen.close()
+        except Exception:  # a connection the server already dropped: closing it can fail too
+            logger.debug("closing a broken mail connection failed", exc_info=True)
+    return get_connection(fail_silently=False)
+
+
+def prepare(notification_ids: Sequence[int]) -> dict[int, Notification]:
+    """The queued notifications among `notification_ids`, with everything rendering reads, in
+    three statements: the rows with their ticket, line, customer, event and recipient; the
+    replies they quote; and the first e-mail of each thread (ticket and address) they answer."""
+    rows = {
+        row.id: row
+        for row in Notification.objects.select_related(
+            "ticket__customer", "ticket__line", "event__actor", "recipient"
+        ).filter(id__in=list(notification_ids), status=Notification.Status.QUEUED)
+    }
+    if not rows:
+        return rows
+    quoted = {
+        row.event.data.get("message_id")
+        for row in rows.values()
+        if row.kind in (Kind.REPLY, Kind.REMINDER) and row.event is not None
+    }
+    messages = Message.objects.select_related("author__agent_profile").in_bulk(
+        [value for value in quoted if isinstance(value, int)]
+    )
+    firsts = {
+        (first.ticket_id, first.email): first
+        for first in Notification.objects.filter(
+            ticket_id__in={row.ticket_id for row in rows.values()}, email__in={row.email for row in rows.values()}
+        )
+        .order_by("ticket_id", "email", "id")
+        .distinct("ticket_id", "email")
+        .only("id", "ticket_id", "email", "message_id")
+    }
+    for row in rows.values():
+        if row.kind in (Kind.REPLY, Kind.REMINDER) and row.event is not None:
+            message = messages.get(row.event.data.get("message_id"))
+            if message is not None:
+                row.prepared_message = message
+        first = firsts.get((row.ticket_id, row.email))
+        row.prepared_thread_start = first.message_id if first is not None and first.id < row.id else None
+    return rows

@@ -22,6 +22,8 @@ RETRY_BASE_SECONDS = 60  # then 2, 4, 8 and 16 minutes
 
 
 OUTBOX_BATCH = 200
+# E-mails sent by one task over one connection to the mail server.
+SEND_BATCH = 50
 
 
 def retry_countdown(retries: int) -> int:
@@ -49,20 +51,46 @@ def drain_outbox(batch: int = OUTBOX_BATCH) -> int:
                 .order_by("event_id")
                 .only("event_id", "attempts")[:batch]
             )
-            handled = []
-            for row in rows:
-                try:
-                    _queue_notifications(row.event_id)  # in a savepoint of its own: a failure undoes only it
-                except Exception as exc:
-                    # Whatever it was: one event that cannot be handled must not hold up every
-                    # later e-mail, and the error is kept on its row (and logged), not dropped.
-                    services.outbox_failed(row=row, error=exc, now=now)
-                else:
-                    handled.append(row.event_id)
+            handled = _handle(rows, now)
             EventOutbox.objects.filter(event_id__in=handled).delete()
         done += len(rows)
         if len(rows) < batch:
             return done
+
+
+def _handle(rows: list[EventOutbox], now) -> list[int]:
+    """Write the notifications of a batch of outbox rows; the event ids handled.
+
+    The whole batch at once first (services.notifications_for_events, a handful of statements);
+    if anything in it fails, event by event, each in a savepoint of its own, so one event that
+    cannot be handled keeps its error on its row and holds up no other.
+    """
+    try:
+        with transaction.atomic():
+            waiting = services.notifications_for_events(event_ids=[row.event_id for row in rows])
+    except Exception:
+        logger.info("outbox batch of %s events failed as a whole; handling them one by one", len(rows))
+    else:
+        _send_after_commit(waiting)
+        return [row.event_id for row in rows]
+    handled = []
+    for row in rows:
+        try:
+            _queue_notifications(row.event_id)  # in a savepoint of its own: a failure undoes only it
+        except Exception as exc:
+            # Whatever it was: one event that cannot be handled must not hold up every
+            # later e-mail, and the error is kept on its row (and logged), not dropped.
+            services.outbox_failed(row=row, error=exc, now=now)
+        else:
+            handled.append(row.event_id)
+    return handled
+
+
+def _send_after_commit(notification_ids: list[int]) -> None:
+    """Queue the e-mails in tasks of SEND_BATCH once the transaction that wrote them commits."""
+    for start in range(0, len(notification_ids), SEND_BATCH):
+        chunk = notification_ids[start : start + SEND_BATCH]
+        transaction.on_commit(partial(send_notifications.delay, chunk))
 
 
 @shared_task(
@@ -80,9 +108,9 @@ def dispatch_event(event_id: int) -> int:
 
 def _queue_notifications(event_id: int) -> list[int]:
     """Write the event's notifications; each e-mail is queued once the caller's transaction commits."""
-    waiting = services.notifications_for_event(event_id=event_id)
-    for notification_id in waiting:
-        transaction.on_commit(partial(send_notification.delay, notification_id))
+    with transaction.atomic():
+        waiting = services.notifications_for_event(event_id=event_id)
+    _send_after_commit(waiting)
     return waiting
 
 
@@ -111,12 +139,14 @@ def send_notification(self, notification_id: int) -> str:
         if notification is None or notification.status != Notification.Status.QUEUED:
             return notification.status if notification is not None else "missing"
         notification.attempts += 1
+        attempts = notification.attempts
         try:
             services.deliver(notification)
         except (smtplib.SMTPException, OSError) as exc:
             error = exc
             notification.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-            final = self.request.retries >= MAX_RETRIES
+            # Counted on the row: a first attempt made in a batch (send_notifications) counts too.
+            final = notification.attempts >= MAX_RETRIES + 1
             if final:
                 notification.status = Notification.Status.FAILED
             notification.save(update_fields=["attempts", "last_error", "status", "subject"])
@@ -135,4 +165,66 @@ def send_notification(self, notification_id: int) -> str:
             return notification.status
     if final:
         return Notification.Status.FAILED
-    raise self.retry(exc=error, countdown=retry_countdown(self.request.retries), max_retries=MAX_RETRIES)
+    raise self.retry(exc=error, countdown=retry_countdown(attempts - 1), max_retries=MAX_RETRIES)
+
+
+@shared_task(
+    name="notifications.tasks.send_notifications",
+    acks_late=True,
+    time_limit=300,
+    soft_time_limit=280,
+    ignore_result=True,
+)
+def send_notifications(notification_ids: list[int]) -> dict[str, int]:
+    """Send a batch of e-mails over one connection to the mail server.
+
+    What every e-mail needs (the ticket, the recipient, the reply quoted, the thread it answers)
+    is read for the whole batch at once; each e-mail is then locked, sent and marked sent in a
+    transaction of its own, as `send_notification` does, so a worker killed half-way re-sends at
+    most the one e-mail it was sending, and two workers never send the same one. An e-mail the
+    mail server refuses goes on with its own retries (`send_notification`); the batch goes on.
+    """
+    counts = {"sent": 0, "skipped": 0, "retrying": 0}
+    prepared = services.prepare(notification_ids)
+    connection = services.mail_connection()
+    try:
+        for notification_id in notification_ids:
+            notification = prepared.get(notification_id)
+            if notification is None:
+                counts["skipped"] += 1
+                continue
+            with transaction.atomic():
+                locked = (
+                    Notification.objects.select_for_update(skip_locked=True)
+                    .filter(id=notification_id, status=Notification.Status.QUEUED)
+                    .values_list("attempts", flat=True)
+                    .first()
+                )
+                if locked is None:
+                    counts["skipped"] += 1  # sent, failed, or being sent by another worker
+                    continue
+                notification.attempts = locked + 1
+                try:
+                    services.deliver(notification, connection=connection)
+                except (smtplib.SMTPException, OSError) as exc:
+                    connection = services.mail_connection(reopen=connection)
+                    notification.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+                    notification.save(update_fields=["attempts", "last_error", "subject"])
+                    transaction.on_commit(
+                        partial(send_notification.apply_async, (notification_id,), countdown=retry_countdown(0))
+                    )
+                    counts["retrying"] += 1
+                    logger.warning(
+                        "notification %s to %s failed, retried alone: %s",
+                        notification_id,
+                        notification.email,
+                        notification.last_error,
+                    )
+                else:
+                    notification.status = Notification.Status.SENT
+                    notification.sent_at = timezone.now()
+                    notification.save(update_fields=["attempts", "status", "sent_at", "subject"])
+                    counts["sent"] += 1
+    finally:
+        connection.close()
+    return counts

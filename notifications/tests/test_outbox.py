@@ -137,7 +137,15 @@ def failing_for(monkeypatch, broken: set[int]):
             raise ValueError("a template that cannot render")
         return real(event_id=event_id)
 
+    real_batch = tasks.services.notifications_for_events
+
+    def notifications_for_events(*, event_ids):
+        if broken & set(event_ids):
+            raise ValueError("a template that cannot render")
+        return real_batch(event_ids=event_ids)
+
     monkeypatch.setattr(tasks.services, "notifications_for_event", notifications_for_event)
+    monkeypatch.setattr(tasks.services, "notifications_for_events", notifications_for_events)
 
 
 @pytest.mark.django_db
@@ -269,11 +277,11 @@ def test_a_database_error_in_one_event_is_kept_and_the_batch_goes_on(monkeypatch
     broken, fine = two_replies_in_the_outbox(customer, agent)
     real = services.recipients_for
 
-    def recipients_for(event):
+    def recipients_for(event, *lookups):
         if event.id == broken:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT 1 / 0")  # the transaction would be aborted without a savepoint
-        return real(event)
+        return real(event, *lookups)
 
     monkeypatch.setattr(services, "recipients_for", recipients_for)
     assert tasks.drain_outbox() == 2
