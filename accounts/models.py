@@ -52,6 +52,16 @@ class User(AbstractUser):
         related_name="members",
     )
     language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE)
+    # Empty until the user chooses one or their browser's is detected on the first visit
+    # (helpdesk/static/helpdesk/app.js); helpdesk.middleware.TimeZoneMiddleware activates it.
+    time_zone = models.CharField(
+        _("time zone"),
+        max_length=64,
+        blank=True,
+        default="",
+        db_default="",
+        help_text=_("Dates and times are shown and entered in this zone, e.g. Europe/Moscow."),
+    )
 
     objects = UserManager()
 

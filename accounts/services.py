@@ -8,6 +8,7 @@ tokens issued and revoked, password-reset e-mails held back) leaves a structured
 import hashlib
 import logging
 import secrets
+import zoneinfo
 from datetime import timedelta
 
 from axes.handlers.proxy import AxesProxyHandler
@@ -39,6 +40,32 @@ def user_set_language(*, user: User, language: str) -> User:
     if user.language != language:
         user.language = language
         user.save(update_fields=["language"])
+    return user
+
+
+def time_zone_names() -> frozenset[str]:
+    """The IANA zone names the helpdesk accepts (those Python's zoneinfo knows)."""
+    return _TIME_ZONES
+
+
+_TIME_ZONES = frozenset(zoneinfo.available_timezones())
+
+
+@transaction.atomic
+def user_set_time_zone(*, user: User, time_zone: str) -> User:
+    """Remember the zone a user reads and enters dates and times in (an IANA name such as
+    Asia/Tokyo); helpdesk.middleware.TimeZoneMiddleware activates it on every page."""
+    time_zone = (time_zone or "").strip()
+    if time_zone not in _TIME_ZONES:
+        raise DomainError(
+            _("Unknown time zone “%(zone)s”; give an IANA name such as Europe/Moscow.") % {"zone": time_zone[:64]},
+            code="unknown_time_zone",
+            field="time_zone",
+        )
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if user.time_zone != time_zone:
+        user.time_zone = time_zone
+        user.save(update_fields=["time_zone"])
     return user
 
 

@@ -31,5 +31,7 @@ urlpatterns = [
     ),
     path("password/change/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("tokens/", views.ApiTokensView.as_view(), name="api-tokens"),
+    path("settings/", views.AccountSettingsView.as_view(), name="account-settings"),
+    path("time-zone/detected/", views.detect_time_zone, name="time-zone-detected"),
     path("tokens/<int:pk>/revoke/", views.revoke_api_token, name="api-token-revoke"),
 ]

@@ -3,7 +3,7 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.http import Http404, HttpResponseBadRequest
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import check_for_language
@@ -14,8 +14,9 @@ from django.views.i18n import set_language as django_set_language
 
 from accounts.forms import ApiTokenForm
 from accounts.selectors import api_tokens_of
-from accounts.services import api_token_issue, api_token_revoke, user_set_language
+from accounts.services import api_token_issue, api_token_revoke, time_zone_names, user_set_language, user_set_time_zone
 from helpdesk.errors import DomainError, NotFound
+from helpdesk.timezones import TIME_ZONE_COOKIE, zone_named
 
 
 class LoginView(auth_views.LoginView):
@@ -89,3 +90,39 @@ def revoke_api_token(request, pk: int):
         raise Http404(exc.message) from exc
     messages.success(request, _("The token is revoked; it no longer works."))
     return redirect("api-tokens")
+
+
+class AccountSettingsView(LoginRequiredMixin, View):
+    """The account's own settings: the time zone, and the way to the other personal pages
+    (password, notification settings for staff, API tokens, the admin for administrators)."""
+
+    def _render(self, request, status=200, error=""):
+        zones = sorted(time_zone_names())
+        current = request.user.time_zone or timezone.get_current_timezone_name()
+        context = {"zones": zones, "current_zone": current, "zone_saved": bool(request.user.time_zone), "error": error}
+        return render(request, "accounts/settings.html", context, status=status)
+
+    def get(self, request):
+        return self._render(request)
+
+    def post(self, request):
+        try:
+            user_set_time_zone(user=request.user, time_zone=request.POST.get("time_zone", ""))
+        except DomainError as exc:
+            return self._render(request, status=400, error=exc.message)
+        messages.success(request, _("Dates and times are now shown in %(zone)s.") % {"zone": request.POST["time_zone"]})
+        return redirect("account-settings")
+
+
+@require_POST
+def detect_time_zone(request):
+    """The browser's zone, sent once by app.js: kept in a cookie for everyone, and saved to the
+    account of a signed-in user who has not chosen one (a choice made on the settings page stays)."""
+    name = request.POST.get("time_zone", "")
+    if zone_named(name) is None:
+        return HttpResponseBadRequest(_("Unknown time zone."))
+    if request.user.is_authenticated and not request.user.time_zone:
+        user_set_time_zone(user=request.user, time_zone=name)
+    response = HttpResponse(status=204)
+    response.set_cookie(TIME_ZONE_COOKIE, name, max_age=365 * 24 * 3600, samesite="Lax")
+    return response

@@ -11,6 +11,7 @@ module in `BENCHMARK_MODULES`.
 BENCHMARK_MODULES = (
     "bench.load",
     "bench.lists",
+    "bench.search",
     "bench.queue",
     "bench.sla",
     "bench.asgi",
@@ -18,5 +19,6 @@ BENCHMARK_MODULES = (
     "bench.reports",
     "bench.knowledge",
     "bench.status",
+    "bench.chat",
     "bench.outbox",
 )

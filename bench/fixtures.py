@@ -68,6 +68,7 @@ def missing_columns(table: str, columns: list[str] | tuple[str, ...]) -> list[st
 BENCH_LINES = {
     "bench-queue": ("Benchmark: queue", "Бенчмарк: очередь"),
     "bench-sla": ("Benchmark: SLA", "Бенчмарк: SLA"),
+    "bench-sla-2": ("Benchmark: SLA, second level", "Бенчмарк: SLA, второй уровень"),
 }
 OUTBOX_TABLE = "tickets_eventoutbox"
 EVENT_TABLE = "tickets_ticketevent"
@@ -150,7 +151,22 @@ def clear_bench_events() -> int:
                     f"{table} holds {unowned:,} rows that belong to no ticket event; emptying {EVENT_TABLE} "
                     "would take them along. Use a database of its own (python -m bench load --reset)."
                 )
-        cursor.execute("TRUNCATE " + ", ".join([f'"{EVENT_TABLE}"', *(table for table, _column in referrers)]))
+        # Rows pointing at those rows, and so on (received mail naming a notification, its auto-reply),
+        # must point at none of them: they are emptied along only when they do not.
+        level = referrers
+        while level:
+            level = sorted({ref for table, _column in level for ref in references_to(table)} - set(referrers))
+            for table, column in level:
+                cursor.execute(f'SELECT count(*) FROM {table} WHERE "{column}" IS NOT NULL')  # noqa: S608
+                pointing = cursor.fetchone()[0]
+                if pointing:
+                    raise BenchmarkError(
+                        f"{table} holds {pointing:,} rows that point at rows emptied with {EVENT_TABLE}. "
+                        "Use a database of its own (python -m bench load --reset)."
+                    )
+            referrers += level
+        tables = dict.fromkeys(table for table, _column in referrers)
+        cursor.execute("TRUNCATE " + ", ".join([f'"{EVENT_TABLE}"', *tables]))
     return total
 
 

@@ -29,9 +29,9 @@ from accounts.models import AgentProfile, Role, User
 from bench.fixtures import ensure_lines, migrate
 from bench.registry import BenchmarkError, Result, register
 from queues.models import LineMembership
-from tickets import selectors
+from tickets import selectors, views_saved
 from tickets import views as ticket_views
-from tickets.models import Ticket, TicketEvent
+from tickets.models import SavedView, Ticket, TicketEvent
 
 TARGET_P95_MS = 100.0
 PAGE_SIZE = 20
@@ -42,7 +42,10 @@ MANAGER_USERNAME = "bench-manager"
 SLOW_QUERY_MS = 10.0
 EXPLAINED_PER_CASE = 2
 # A ticket row of either list: the number links to the ticket.
-ROW_PATTERN = re.compile(r'<tr><td><a href="/(?:panel|desk)/tickets/\d+/">')
+ROW_PATTERN = re.compile(r'<tr><td><a href="/(?:panel|desk)/tickets/\d+/">|<tr class="ws-row ')
+# The view shared with the first line that the benchmark saves (tickets.models.SavedView).
+SHARED_VIEW_NAME = "bench: urgent, by deadline"
+SHARED_VIEW_FILTERS = {"urgency": ["critical", "high"], "open": True}
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,9 @@ class Case:
     # the tickets the list pages through.
     filters: dict = field(default_factory=dict)
     page: int = 1
+    # The workspace's views and sorts: the view's clean filters (tickets.views_saved), counted
+    # with `workspace_tickets` instead; `{shared}` in the path is the saved view's id.
+    view_filters: dict | None = None
 
 
 CASES = (
@@ -64,6 +70,38 @@ CASES = (
     Case("desk agent: closed", "agent", "/desk/tickets/?status=closed", {"status": "closed"}),
     Case("desk agent: all, page 50", "agent", "/desk/tickets/?open=0&page=50", page=50),
     Case("desk manager: default (open)", "manager", "/desk/tickets/", {"open_only": True}),
+    Case(
+        "desk agent: view my open",
+        "agent",
+        "/desk/tickets/?view=my-open",
+        view_filters={"assignee": "me", "open": True},
+    ),
+    Case(
+        "desk agent: view breaching today",
+        "agent",
+        "/desk/tickets/?view=breaching-today",
+        view_filters={"sla": "due_today"},
+    ),
+    Case(
+        "desk agent: view waiting for the customer over 3 days",
+        "agent",
+        "/desk/tickets/?view=waiting-customer",
+        view_filters={"status": ["waiting_customer"], "waiting_days": 3},
+    ),
+    Case(
+        "desk agent: view shared with the line",
+        "agent",
+        "/desk/tickets/?view={shared}",
+        view_filters=SHARED_VIEW_FILTERS,
+    ),
+    Case("desk agent: open, by urgency", "agent", "/desk/tickets/?sort=urgency", view_filters={"open": True}),
+    Case("desk agent: open, by deadline", "agent", "/desk/tickets/?sort=due", view_filters={"open": True}),
+    Case(
+        "desk manager: view breaching today",
+        "manager",
+        "/desk/tickets/?view=breaching-today",
+        view_filters={"sla": "due_today"},
+    ),
 )
 
 
@@ -111,6 +149,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--no-explain", action="store_true", help="do not run EXPLAIN (ANALYZE, BUFFERS) on slow list queries"
+    )
+    parser.add_argument(
+        "--only", default="", help="measure only the list cases whose names contain one of these comma-separated words"
     )
 
 
@@ -168,6 +209,16 @@ def manager() -> User:
     return user if user is not None else _staff_user(MANAGER_USERNAME, Role.MANAGER)
 
 
+def shared_view(lines: dict, author: User) -> SavedView:
+    """The first line's shared view the benchmark measures, saved once."""
+    view, _created = SavedView.objects.get_or_create(
+        line=lines[AGENT_LINE],
+        name=SHARED_VIEW_NAME,
+        defaults={"created_by": author, "filters": SHARED_VIEW_FILTERS, "sort": "due"},
+    )
+    return view
+
+
 # --- measuring -----------------------------------------------------------------------------
 
 
@@ -193,7 +244,10 @@ def within_the_list(case: Case, matching: int) -> Case:
 
 
 def measure(case: Case, user: User, args: argparse.Namespace) -> Measurement:
-    matching = selectors.ticket_list(user=user, **case.filters).count()
+    if case.view_filters is not None:
+        matching = views_saved.workspace_tickets(user=user, filters=case.view_filters).count()
+    else:
+        matching = selectors.ticket_list(user=user, **case.filters).count()
     case = within_the_list(case, matching)
     client = Client()
     client.force_login(user)
@@ -365,8 +419,14 @@ def run(args: argparse.Namespace) -> Result:
     measurements = []
     # testserver is the host django.test.Client sends; DEBUG off as in production.
     with override_settings(DEBUG=False, ALLOWED_HOSTS=[*settings.ALLOWED_HOSTS, "testserver"]):
+        shared = shared_view(lines, users["agent"])
+        wanted = [word.strip() for word in args.only.split(",") if word.strip()]
         for case in CASES:
-            measurements.append(measure(case, users[case.who], args))
+            if wanted and not any(word in case.name for word in wanted):
+                continue
+            measurements.append(
+                measure(replace(case, path=case.path.replace("{shared}", str(shared.pk))), users[case.who], args)
+            )
     load_after = load_average()
     if not args.no_explain:
         for measurement in measurements:

@@ -25,7 +25,15 @@ from django.test import Client
 from accounts.models import Role, User
 from bench.registry import BenchmarkError, Result, register
 from reports import cube
-from reports.models import DailyFairness, DailyFlow, DailyLineTime, DailyStats
+from reports.models import (
+    AgentDailyStats,
+    AgentMonthlyStats,
+    DailyFairness,
+    DailyFlow,
+    DailyLineTime,
+    DailyStats,
+    MonthlyStats,
+)
 from tickets.models import Ticket
 
 MANAGER = "bench-manager"
@@ -99,10 +107,16 @@ def run(args: argparse.Namespace) -> Result:
         rows.append(["rebuild of the whole history (`rebuild_reports`)", f"{days} days", f"{seconds:.1f} s", "", ""])
         notes.append(f"Rebuilding {days} days wrote {written:,} rows in {seconds:.0f} s.")
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE reports_dailystats; ANALYZE reports_dailyflow; ANALYZE reports_dailylinetime")
+        cursor.execute(
+            "ANALYZE reports_dailystats; ANALYZE reports_agentdailystats; ANALYZE reports_monthlystats; "
+            "ANALYZE reports_agentmonthlystats; ANALYZE reports_dailyflow; ANALYZE reports_dailylinetime; "
+            "ANALYZE reports_monthlylinetime"
+        )
     sizes = {
         "daily figures": DailyStats.objects.count(),
-        "of them without an agent": DailyStats.objects.filter(agent__isnull=True).count(),
+        "daily figures per agent": AgentDailyStats.objects.count(),
+        "monthly figures": MonthlyStats.objects.count(),
+        "monthly figures per agent": AgentMonthlyStats.objects.count(),
         "transfers": DailyFlow.objects.count(),
         "time in lines": DailyLineTime.objects.count(),
         "fairness": DailyFairness.objects.count(),

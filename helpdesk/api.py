@@ -12,6 +12,7 @@ unknown address, a server error) come from the `api_*` views below, which the pr
 handlers call for those paths.
 """
 
+import errno
 import logging
 
 from django.core.exceptions import (
@@ -21,6 +22,7 @@ from django.core.exceptions import (
     TooManyFilesSent,
 )
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError
 from django.http import HttpResponsePermanentRedirect, JsonResponse
 from django.urls import Resolver404, get_urlconf, resolve
 from django.utils.translation import gettext as _
@@ -34,6 +36,22 @@ from rest_framework.settings import api_settings
 from helpdesk.errors import DomainError
 
 API_PREFIX = "/api/"
+# What a 503 tells the client to wait before sending the request again.
+RETRY_AFTER_SECONDS = 5
+# The disk is full: an upload cannot be stored now, and may be later.
+STORAGE_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+logger = logging.getLogger(__name__)
+UNAVAILABLE_DETAIL = gettext_lazy("The service is unavailable for a moment; nothing was changed. Try again shortly.")
+
+
+def is_transient_failure(exc: BaseException | None) -> bool:
+    """Whether an exception is the database or the disk failing for a moment, not a bug: the
+    connection lost (a restart, `pg_terminate_backend`, a network cut), a deadlock, a statement
+    cancelled, a full disk. The request changed nothing (its transaction rolled back) and may be
+    sent again, so the answer is 503 with Retry-After, not a 500."""
+    if isinstance(exc, OperationalError | InterfaceError):
+        return True
+    return isinstance(exc, OSError) and exc.errno in STORAGE_FULL_ERRNOS
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -120,7 +138,12 @@ def _suspicious_request(exc: SuspiciousOperation, context) -> Response:
 def exception_handler(exc, context):
     """Turn domain errors, Django's and DRF's exceptions into the API's one error shape."""
     if isinstance(exc, DomainError):
-        return Response(error_body(exc.code, exc.message, field=exc.field), status=exc.status_code)
+        headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if exc.status_code == 503 else None
+        return Response(error_body(exc.code, exc.message, field=exc.field), status=exc.status_code, headers=headers)
+    if is_transient_failure(exc):
+        logger.warning("%s: answered 503: %s", type(exc).__name__, exc)
+        body = error_body("unavailable", UNAVAILABLE_DETAIL)
+        return Response(body, status=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
     if isinstance(exc, DjangoValidationError):
         detail = get_error_detail(exc)
         return Response(invalid_input_body(detail), status=400)
@@ -177,6 +200,16 @@ def api_bad_request(request, exception=None):
 def api_permission_denied(request, exception=None):
     """handler403 for /api/ paths (DRF's own views answer 403 through exception_handler)."""
     return api_error_response(request, 403, "permission_denied", _("You do not have permission to do this."))
+
+
+def unavailable_response() -> JsonResponse:
+    response = JsonResponse(
+        error_body("unavailable", UNAVAILABLE_DETAIL),
+        status=503,
+        json_dumps_params={"ensure_ascii": False},
+    )
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
 
 
 def api_server_error(request):

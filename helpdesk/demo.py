@@ -31,7 +31,9 @@ from accounts.models import AgentProfile, CustomerProfile, Organisation, Plan, R
 from helpdesk import bulk
 from helpdesk.demo_logins import DEMO_PASSWORD
 from helpdesk.demo_profile import HOUR_WEIGHTS, PLANS, WEEKDAY_WEIGHTS
+from helpdesk.demo_sla import history_now, write_demo_sla
 from knowledge.demo import upsert_demo_help_centre
+from quality.demo import upsert_demo_quality
 from queues.models import BalanceEntry, BoostKind, BoostPrice, Line, LineMembership, QueuePolicy, RoutingRule
 from shifts.demo import upsert_demo_shifts
 from sla.models import BusinessCalendar, Component, HardwareWindow, SlaPolicy, SlaTarget, WorkingInterval
@@ -901,6 +903,11 @@ def load_demo(*, size: DemoSize = DemoSize(), until: dt.date, progress=None) -> 
                 progress=progress,
             )
             written = {"tickets": tickets, "messages": messages}
+            # The deadlines and records the SLA sweep would have left over that history.
+            demo_tickets = list(Ticket.objects.filter(customer_id__in=customers).values_list("id", flat=True))
+            write_demo_sla(ticket_ids=demo_tickets, now=history_now(until))
+        # Customers' ratings of the latest replies and the quality desk's reviews (once).
+        upsert_demo_quality()
     if written["tickets"]:
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE tickets_ticket; ANALYZE tickets_message; ANALYZE tickets_ticketevent")

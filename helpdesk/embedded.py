@@ -154,6 +154,16 @@ def stop_all(processes: dict[str, subprocess.Popen]) -> None:
             proc.wait()
 
 
+def site_url(host: str, port: int) -> str:
+    """The address links in e-mails and notifications point to: the one the server listens on.
+    An address that listens everywhere is no address to visit; this machine's name stands for it."""
+    if host in ("", "0.0.0.0", "::", "[::]"):  # noqa: S104 - compared with, not bound to
+        host = socket.getfqdn() or "localhost"
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"  # an IPv6 address in a URL
+    return f"http://{host}:{port}"
+
+
 def banner(host: str, port: int) -> str:
     from helpdesk.demo_logins import DEMO_LOGINS
 
@@ -182,7 +192,10 @@ def serve(args: argparse.Namespace) -> int:
     processes: dict[str, subprocess.Popen] = {}
     try:
         with services(data_dir, write_env_file=True) as extra:
-            env = child_env(extra)
+            # Notification links use the address this server was started on, unless one is configured.
+            env = child_env({"HELPDESK_SITE_URL": site_url(args.host, args.port), **extra})
+            if os.environ.get("HELPDESK_SITE_URL"):
+                env["HELPDESK_SITE_URL"] = os.environ["HELPDESK_SITE_URL"]
             manage(env, "migrate", "--noinput", "-v", "0")
             if not args.no_demo:
                 manage(env, "load_demo", "--if-empty")

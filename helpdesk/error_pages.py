@@ -8,6 +8,8 @@ customer who follows a workspace link is sent back to their control panel. Under
 the answer is JSON in the API's error shape (the api_* views of helpdesk.api).
 """
 
+import sys
+
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.template import loader
@@ -82,7 +84,23 @@ def server_error(request):
     """Rendered without a request context: the failure may be the database or the session
     store, which the navigation bar and the user's role would need. So the area comes from
     the path alone."""
+    if api.is_transient_failure(sys.exc_info()[1]):
+        return service_unavailable(request)
     if api.is_api_request(request):
         return api.api_server_error(request)
     area = area_of_path(request.path_info)
     return HttpResponse(loader.get_template("errors/500.html").render(_context(area, 500)), status=500)
+
+
+def service_unavailable(request):
+    """The database or the disk failed for a moment (helpdesk.api.is_transient_failure), wherever
+    it happened (a view, the session or the login read by a middleware): 503 with Retry-After,
+    a page that says to try again, or under /api/ the API's error shape with `unavailable`.
+    Django still logs the exception with its traceback, for the people who run the site."""
+    if api.is_api_request(request):
+        return api.unavailable_response()
+    area = area_of_path(request.path_info)
+    page = loader.get_template("errors/503.html").render(_context(area, 503))
+    response = HttpResponse(page, status=503)
+    response["Retry-After"] = str(api.RETRY_AFTER_SECONDS)
+    return response

@@ -45,3 +45,11 @@ class TooManyRequests(DomainError):
 
     status_code = 429
     code = "too_many_requests"
+
+
+class Unavailable(DomainError):
+    """Something the request needs is out of order for a moment (the database, the disk for
+    uploads): nothing was changed, and the same request may be sent again later (503)."""
+
+    status_code = 503
+    code = "unavailable"

@@ -1,6 +1,6 @@
 """The schema class of every API view: drf-spectacular's, plus the error answers of the API.
 
-Every operation documents 400, 401, 403, 404, 409 and 429, and those with a body 413 and 415,
+Every operation documents 400, 401, 403, 404, 409, 429 and 503, and those with a body 413 and 415,
 all with the one `Error` component (helpdesk.api.ErrorSerializer). A view that says more about
 one of them (its own description) keeps what it says, and gets the `Error` body if it gave none.
 """
@@ -17,6 +17,10 @@ ERRORS = {
     "404": _("No such object, or not visible to the caller."),
     "409": _("Not possible in the object's current state, e.g. `illegal_transition`."),
     "429": _("Too many requests: try again after the `Retry-After` header's seconds."),
+    "503": _(
+        "Unavailable for a moment (the database or the disk for uploads); nothing was changed: send it again "
+        "after the `Retry-After` header's seconds."
+    ),
 }
 BODY_ERRORS = {
     "413": _("The request body is too large."),

@@ -44,11 +44,13 @@ urlpatterns = [
     path("manage/", include("reports.urls")),
     path("manage/queue/", queue_views.ManageQueue.as_view(), name="manage-queue"),
     path("manage/shifts/", include("shifts.urls")),
+    path("manage/quality/", include(quality_urls.manage_patterns)),
     path("panel/tickets/", include(ticket_urls.panel_patterns)),
     path("desk/tickets/", include(ticket_urls.desk_patterns)),
     path("panel/help/", include(knowledge_urls.panel_patterns)),
     path("desk/help/", include(knowledge_urls.desk_patterns)),
     path("desk/notifications/", include("notifications.urls")),
+    path("desk/customers/", include("accounts.customer_urls")),
     path("desk/mail/", include(mailin_urls.desk_patterns)),
     # Incidents and maintenance: the public status page, the panel's checks, the workspace's pages.
     path("status/", include(status_urls.public_patterns)),

@@ -25,7 +25,7 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from knowledge import text
-from knowledge.models import SEARCH_CONFIGS, Article, other_language
+from knowledge.models import SEARCH_CONFIGS, Article, HelpCategory, other_language
 from knowledge.vocabulary import Vocabulary, vocabulary
 
 QUERY_MAX = 200
@@ -270,23 +270,57 @@ def _visible_sql(language: str, visibilities: list[str]) -> tuple[str, list]:
     )
 
 
-def candidates(
+@dataclass
+class Ranked:
+    """One of the best articles: its score, the article (its list fields and its section) and
+    the highlighted snippet (None when not asked for, or beyond the articles shown)."""
+
+    candidate: Candidate
+    article: Article
+    snippet: str | None
+
+
+# What a list of articles needs; the texts and search vectors stay in the database.
+LIST_DEFERRED = (
+    "body_en", "body_ru", "plain_en", "plain_ru", "search_en", "search_ru", "title_search_en", "title_search_ru",
+)  # fmt: skip
+
+
+# What a term (or a phrase) adds: its first value when the title matches, else its second when the text does.
+_IN_TITLE_OR_TEXT = "CASE WHEN s.v @@ %s::tsquery THEN %s::float8 WHEN s.v @@ %s::tsquery THEN %s::float8 ELSE 0.0 END"
+
+
+def _list_fields(model, deferred=()) -> list:
+    return [f for f in model._meta.concrete_fields if f.attname not in deferred]
+
+
+def ranked(
     analysis: Analysis,
     *,
     visibilities: list[str],
-    favour_categories: list[int] | None = None,
+    limit: int,
+    favour_ticket_category: str = "",
     exclude: list[int] | None = None,
-) -> list[Candidate]:
-    """The best articles for an analysed question, best first, scored on their coverage of it.
+    relative_cutoff: float = 0.0,
+    snippets: bool = True,
+    short_snippets: bool = False,
+) -> tuple[list[Ranked], int]:
+    """The best articles for an analysed question, best first, with the number of candidates;
+    one statement (one round trip) finds, scores, orders and reads them.
 
-    Two sets of candidates, each found through a GIN index and bounded: the articles whose
-    title matches any term, ranked by the small title vector; and those whose text has one of
-    the question's rare terms (in at most RARE_DOCUMENTS articles), ranked by the whole vector.
+    Candidates: two sets, each found through a GIN index and bounded: the articles whose title
+    matches any term, ranked by the small title vector; and those whose text has one of the
+    question's rare terms (in at most RARE_DOCUMENTS articles), ranked by the whole vector.
     Ranking every article a common word matches would read thousands of large vectors back from
-    TOAST. The union, at most 2 x CANDIDATES articles, is then checked term by term."""
+    TOAST. The union, at most 2 x CANDIDATES articles, is checked term by term and scored on its
+    coverage of the question (each term's weight, fully in a title, BODY_MATCH in the text, over
+    the question's whole weight), the phrase bonuses, `ts_rank` and the favoured sections; those
+    below `relative_cutoff` of the best are left out. The best `limit` are read with their
+    section and snippet (the snippet's `ts_headline` runs for them alone), and one more, whose
+    score the answering engine's confidence compares the best with."""
     terms = analysis.searchable
     if not terms:
-        return []
+        return [], 0
     language = analysis.language
     vocab = analysis.vocabulary or vocabulary(language)
     rare = [
@@ -296,73 +330,114 @@ def candidates(
     ]
     everything = " | ".join(f"({t.query})" for t in terms)
     column, titles = f"search_{language}", f"title_search_{language}"
-    visible, params = _visible_sql(language, visibilities)
+    visible, visible_params = _visible_sql(language, visibilities)
     if exclude:
         visible += " AND NOT (a.id = ANY(%s))"
-        params = [*params, exclude]
-    # Neighbouring words of the question, as phrases: "name servers" is more than "name" and "servers".
-    words = [t for t in terms if not t.code]
-    phrases = [(a.query, b.query, a.title_query, b.title_query) for a, b in zip(words, words[1:], strict=False)]
-    checks = [q for t in terms for q in (t.query, t.title_query)]
-    checks += [q for a, b, a_title, b_title in phrases for q in (f"({a}) <-> ({b})", f"({a_title}) <-> ({b_title})")]
-    matches = ", ".join("s.v @@ %s::tsquery" for _ in checks)
-    rare_part, rare_params = "", []
+        visible_params = [*visible_params, exclude]
+    params: list = [everything, *visible_params]
+    rare_part = ""
     if rare:
         rare_part = f"""
             UNION
             (SELECT a.id FROM knowledge_article a, CAST(%s AS tsquery) q
              WHERE {visible} AND a.{column} @@ q
              ORDER BY ts_rank('{RANK_WEIGHTS}', a.{column}, q) DESC LIMIT {CANDIDATES})"""  # noqa: S608
-        rare_params = [" | ".join(f"({t.query})" for t in rare), *params]
+        params += [" | ".join(f"({t.query})" for t in rare), *visible_params]
+    params.append(everything)
+    # Each term counts fully in a title, less in the text; the sums run in the terms' order, as floats.
+    covered = ["0.0::float8"]
+    for t in terms:
+        covered.append(
+            "CASE WHEN s.v @@ %s::tsquery THEN %s::float8 WHEN s.v @@ %s::tsquery THEN %s::float8 ELSE 0.0 END"
+        )
+        params += [t.title_query, t.weight * TITLE_MATCH, t.query, t.weight * BODY_MATCH]
+    # Neighbouring words of the question, as phrases: "name servers" is more than "name" and "servers".
+    words = [t for t in terms if not t.code]
+    bonus = ["0.0::float8"]
+    for a, b in zip(words, words[1:], strict=False):
+        bonus.append(
+            "CASE WHEN s.v @@ %s::tsquery THEN %s::float8 WHEN s.v @@ %s::tsquery THEN %s::float8 ELSE 0.0 END"
+        )
+        params += [f"({a.title_query}) <-> ({b.title_query})", PHRASE_TITLE_BONUS]
+        params += [f"({a.query}) <-> ({b.query})", PHRASE_BODY_BONUS]
+    total = analysis.total_weight
+    coverage = "covered / %s::float8" if total else "0.0::float8"
+    params += [total] * 2 if total else []
+    favoured = "FALSE"
+    if favour_ticket_category:
+        favoured = "category_id IN (SELECT c.id FROM knowledge_helpcategory c WHERE c.ticket_category = %s)"
+        params.append(favour_ticket_category)
+    params.append(relative_cutoff)
+    article_fields = _list_fields(Article, LIST_DEFERRED)
+    category_fields = _list_fields(HelpCategory)
+    snippet = "NULL"
+    if snippets:
+        snippet_sql, snippet_params = headline_sql(analysis, short=short_snippets, table="a.")
+        snippet = f"CASE WHEN l.position <= %s THEN {snippet_sql} END"
+        params += [limit, *snippet_params]
+    params.append(max(limit, 2))
     sql = f"""
         WITH found AS (
             (SELECT a.id FROM knowledge_article a, CAST(%s AS tsquery) q
              WHERE {visible} AND a.{titles} @@ q
              ORDER BY ts_rank('{RANK_WEIGHTS}', a.{titles}, q) DESC LIMIT {CANDIDATES})
             {rare_part}
+        ),
+        checked AS (
+            SELECT s.id, s.category_id, ts_rank('{RANK_WEIGHTS}', s.v, CAST(%s AS tsquery))::float8 AS rank,
+                   {" + ".join(covered)} AS covered, {" + ".join(bonus)} AS bonus
+            FROM (
+                -- Read each vector back from TOAST once, not once per check (OFFSET 0 keeps it a subquery).
+                SELECT a.id, a.category_id, a.{column} || ''::tsvector AS v
+                FROM found JOIN knowledge_article a ON a.id = found.id
+                OFFSET 0
+            ) s
+        ),
+        scored AS (
+            SELECT id, rank, {coverage} AS coverage,
+                   {coverage} + bonus + LEAST(rank, 1.0::float8) * 0.1::float8
+                   + CASE WHEN {favoured} THEN 0.08::float8 ELSE 0.0::float8 END AS score
+            FROM checked WHERE covered > 0
+        ),
+        kept AS (
+            SELECT *, max(score) OVER () AS best FROM scored
+        ),
+        listed AS (
+            SELECT id, rank, coverage, score, count(*) OVER () AS total,
+                   row_number() OVER (ORDER BY score DESC, rank DESC, id) AS position
+            FROM kept WHERE score >= %s * best
         )
-        SELECT s.id, ts_rank('{RANK_WEIGHTS}', s.v, CAST(%s AS tsquery)), s.category_id, {matches}
-        FROM (
-            -- Read each vector back from TOAST once, not once per check (OFFSET 0 keeps it a subquery).
-            SELECT a.id, a.category_id, a.{column} || ''::tsvector AS v
-            FROM found JOIN knowledge_article a ON a.id = found.id
-            OFFSET 0
-        ) s
+        SELECT l.total, l.rank, l.coverage, l.score, {snippet},
+               {", ".join(f"a.{f.column}" for f in article_fields)},
+               {", ".join(f"c.{f.column}" for f in category_fields)}
+        FROM listed l
+        JOIN knowledge_article a ON a.id = l.id
+        JOIN knowledge_helpcategory c ON c.id = a.category_id
+        WHERE l.position <= %s
+        ORDER BY l.position
     """  # noqa: S608 - only column names, constants and placeholders are formatted in
     with connection.cursor() as cursor:
-        cursor.execute(sql, [everything, *params, *rare_params, everything, *checks])
+        cursor.execute(sql, params)
         rows = cursor.fetchall()
-    total = analysis.total_weight
-    favoured = set(favour_categories or ())
-    found = []
-    for article_id, rank, category_id, *flags in rows:
-        covered = 0.0
-        for index, term in enumerate(terms):
-            anywhere, in_title = flags[2 * index], flags[2 * index + 1]
-            if in_title:
-                covered += term.weight * TITLE_MATCH
-            elif anywhere:
-                covered += term.weight * BODY_MATCH
-        if not covered:
-            continue
-        coverage = covered / total if total else 0.0
-        bonus = 0.0
-        for index in range(len(phrases)):
-            anywhere, in_title = flags[2 * len(terms) + 2 * index], flags[2 * len(terms) + 2 * index + 1]
-            bonus += PHRASE_TITLE_BONUS if in_title else PHRASE_BODY_BONUS if anywhere else 0.0
-        score = coverage + bonus + min(rank, 1.0) * 0.1 + (0.08 if category_id in favoured else 0.0)
-        found.append(Candidate(article_id, rank, coverage, score))
-    found.sort(key=lambda c: (-c.score, -c.rank, c.article_id))
-    return found
+    found, count = [], 0
+    article_names = [f.attname for f in article_fields]
+    category_names = [f.attname for f in category_fields]
+    for row in rows:
+        count, rank, cov, score, text_snippet = row[:5]
+        values = row[5:]
+        article = Article.from_db(connection.alias, article_names, values[: len(article_fields)])
+        article.category = HelpCategory.from_db(connection.alias, category_names, values[len(article_fields) :])
+        found.append(Ranked(Candidate(article.pk, rank, cov, score), article, text_snippet))
+    return found, count
 
 
-def headline_sql(analysis: Analysis, *, short: bool = False) -> tuple[str, list]:
+def headline_sql(analysis: Analysis, *, short: bool = False, table: str = "") -> tuple[str, list]:
     """An SQL expression (with its parameters) for the highlighted snippet of an article's text
     for the question (`<mark>` around matches, once passed through `marked`)."""
     query = " | ".join(f"({t.query})" for t in analysis.searchable) or "''"
     language = analysis.language
     return (
-        f"ts_headline(%s::regconfig, plain_{language}, CAST(%s AS tsquery), %s)",
+        f"ts_headline(%s::regconfig, {table}plain_{language}, CAST(%s AS tsquery), %s)",
         [SEARCH_CONFIGS[language], query, SHORT_HEADLINE_OPTIONS if short else HEADLINE_OPTIONS],
     )
 

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db.models import Count, Exists, FloatField, OuterRef, Prefetch, Q, QuerySet, Sum
-from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.safestring import SafeString
@@ -121,9 +120,7 @@ def confidence(found: list[search.Candidate], index: int) -> float:
 
 
 # What a list of articles needs; the texts and search vectors stay in the database.
-LIST_DEFERRED = (
-    "body_en", "body_ru", "plain_en", "plain_ru", "search_en", "search_ru", "title_search_en", "title_search_ru",
-)  # fmt: skip
+LIST_DEFERRED = search.LIST_DEFERRED
 
 
 def search_articles(
@@ -142,29 +139,28 @@ def search_articles(
     """The articles that answer `query`, best first, with highlighted snippets; `relative_cutoff`
     leaves out those scoring below that share of the best one (weak matches of a common word)."""
     analysis = search.analyse_best(query, language, prefix=prefix, staff=is_staff(user))
-    favour = []
-    if ticket_category:
-        favour = list(HelpCategory.objects.filter(ticket_category=ticket_category).values_list("id", flat=True))
-    found = search.candidates(analysis, visibilities=visibilities_for(user), favour_categories=favour, exclude=exclude)
-    if found and relative_cutoff:
-        found = [c for c in found if c.score >= relative_cutoff * found[0].score]
-    results = Results(query=query, language=analysis.language, read_as=analysis.read_as, total=len(found))
-    top = found[:limit]
-    if not top:
-        return results
-    rows = Article.objects.select_related("category").defer(*LIST_DEFERRED).order_by()
-    if snippets:
-        # Placeholders only: the question's terms travel as a parameter.
-        rows = rows.annotate(snippet=RawSQL(*search.headline_sql(analysis, short=short_snippets)))  # noqa: S611
-    articles = rows.in_bulk([c.article_id for c in top])
-    for index, candidate in enumerate(top):
-        article = articles[candidate.article_id]
+    # Two round trips in all: the question's words normalised (with the articles' version), then
+    # one statement that finds, scores and reads the best articles with their snippets.
+    top, total = search.ranked(
+        analysis,
+        visibilities=visibilities_for(user),
+        limit=limit,
+        favour_ticket_category=ticket_category,
+        exclude=exclude,
+        relative_cutoff=relative_cutoff,
+        snippets=snippets,
+        short_snippets=short_snippets,
+    )
+    results = Results(query=query, language=analysis.language, read_as=analysis.read_as, total=total)
+    # The one past the limit is only there for the confidence of the first.
+    found = [item.candidate for item in top]
+    for index, item in enumerate(top[:limit]):
         results.hits.append(
             Hit(
-                article=article,
-                title=article.title(analysis.language),
-                snippet=search.marked(article.snippet) if snippets else "",
-                score=round(candidate.score, 3),
+                article=item.article,
+                title=item.article.title(analysis.language),
+                snippet=search.marked(item.snippet or "") if snippets else "",
+                score=round(item.candidate.score, 3),
                 confidence=confidence(found, index),
             )
         )

@@ -28,6 +28,7 @@ from accounts.models import STAFF_ROLES, User
 from helpdesk import mail
 from helpdesk.errors import PermissionDenied
 from notifications.models import AgentNotificationPreference, BouncedAddress, Notification
+from quality.policy import reply_rating_links
 from tickets.markdown import render_markdown
 from tickets.models import (
     Category,
@@ -460,6 +461,9 @@ def _context(notification: Notification) -> dict:
             "body": message.body,
             "body_html": render_markdown(message.body),
         }
+        if notification.kind == Kind.REPLY:
+            # The signed like/dislike links for the ticket's customer (quality, docs/quality.md).
+            context |= reply_rating_links(message=message, recipient=recipient)
     elif notification.kind == Kind.STATUS:
         new = data.get("new")
         context |= {

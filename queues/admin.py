@@ -11,7 +11,7 @@ class LineMembershipInline(admin.TabularInline):
 
 @admin.register(Line)
 class LineAdmin(admin.ModelAdmin):
-    list_display = ["name", "code", "kind", "level", "next_line", "position", "is_active"]
+    list_display = ["name", "code", "short_name", "kind", "level", "next_line", "position", "is_active"]
     list_filter = ["kind", "is_active"]
     search_fields = ["name", "code"]
     inlines = [LineMembershipInline]

@@ -21,6 +21,9 @@ class Line(models.Model):
     code = models.SlugField(_("code"), max_length=40, unique=True)
     name = models.CharField(_("name"), max_length=100)
     name_ru = models.CharField(_("name in Russian"), max_length=100, blank=True)
+    # The workspace's lists show a line by a short label ("L1", "Fin"); empty: made from the name.
+    short_name = models.CharField(_("short label"), max_length=12, blank=True, db_default="", default="")
+    short_name_ru = models.CharField(_("short label in Russian"), max_length=12, blank=True, db_default="", default="")
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
     level = models.PositiveSmallIntegerField(_("level"), null=True, blank=True)
     next_line = models.ForeignKey(
@@ -66,6 +69,17 @@ class Line(models.Model):
         if language == "ru" and self.name_ru:
             return self.name_ru
         return self.name
+
+    def short_label(self, language: str | None) -> str:
+        """A few characters for dense lists: the short label set for the line, else the level of a
+        tier ("L2") or the first word of a department's name."""
+        if language == "ru" and self.short_name_ru:
+            return self.short_name_ru
+        if self.short_name:
+            return self.short_name
+        if self.level:
+            return f"L{self.level}"
+        return self.localized_name(language).split()[0][:12]
 
 
 class LineMembership(models.Model):

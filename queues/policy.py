@@ -143,15 +143,28 @@ def customer_profile_of(ticket: Ticket) -> CustomerProfile | None:
     return CustomerProfile.objects.select_related("support_plan").filter(user_id=ticket.customer_id).first()
 
 
-def queue_enqueue(*, ticket: Ticket, now: dt.datetime) -> list[str]:
+def queue_enqueue(
+    *,
+    ticket: Ticket,
+    now: dt.datetime,
+    policy: QueuePolicy | None = None,
+    plan_averages: dict[int | None, float] | None = None,
+) -> list[str]:
     """(Re)place the ticket at the end of its line's queue, with its weight as a head start.
 
     For a ticket that starts waiting anew: created, transferred to another line, answered by
     the customer, reopened. Boosts bought for an earlier wait do not carry over. Returns the
-    changed fields; the caller saves."""
-    policy = QueuePolicy.current()
+    changed fields; the caller saves. `policy`: the queue policy already read, else read now;
+    `plan_averages`: plan id -> its average requests, filled as read (a bulk caller's memo)."""
+    policy = policy or QueuePolicy.current()
+    profile = customer_profile_of(ticket)
+    average = None
+    if plan_averages is not None and profile is not None:
+        if profile.support_plan_id not in plan_averages:
+            plan_averages[profile.support_plan_id] = plan_average_requests(profile.support_plan_id)
+        average = plan_averages[profile.support_plan_id]
     weight = customer_weight(
-        profile=customer_profile_of(ticket), urgency=ticket.urgency, policy=policy, today=timezone.localdate(now)
+        profile=profile, urgency=ticket.urgency, policy=policy, today=timezone.localdate(now), plan_average=average
     )
     parked = is_parked(ticket)
     ticket.queued_at = now

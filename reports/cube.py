@@ -4,8 +4,10 @@ A filing day's rows are rebuilt from the tickets filed that day, with their hist
 and SLA records (`reports.facts` adds them up); the rows never hold today, which the pages
 compute live (`live_today`). `refresh` finds what changed since its last run from the ids of
 the events, SLA records and tickets added since (they only ever grow) and rebuilds the filing
-days those belong to, and the fairness of the days their takes happened on. This module
-writes only the reports' own tables.
+days those belong to, and the fairness of the days their takes happened on. The monthly rows
+follow every rebuilt day in the same transaction (its old rows taken away, its new ones
+added); `rebuild` rolls whole months up from their days. This module writes only the
+reports' own tables.
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ from collections.abc import Callable, Iterable
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.core.cache import cache
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Max, Q, QuerySet
 from django.db.models.functions import TruncDate
 from django.utils import timezone
@@ -29,7 +32,17 @@ from helpdesk import bulk
 from queues.models import Line
 from reports.facts import Accumulator, Event, Record, Stint, TicketFacts, add_tickets
 from reports.fairness import overtaking
-from reports.models import DailyFairness, DailyFlow, DailyLineTime, DailyStats, RefreshState
+from reports.models import (
+    AgentDailyStats,
+    AgentMonthlyStats,
+    DailyFairness,
+    DailyFlow,
+    DailyLineTime,
+    DailyStats,
+    MonthlyLineTime,
+    MonthlyStats,
+    RefreshState,
+)
 from sla.models import SlaRecord
 from tickets.models import EventKind, LineStint, Message, ReplyTemplate, Ticket, TicketEvent
 
@@ -159,14 +172,18 @@ def _copy(model, rows: Iterable[tuple[dict, dict]]) -> int:
 
 
 def _write(acc: Accumulator) -> int:
-    written = _copy(DailyStats, ((_dims(key), values) for key, values in acc.stats.items()))
+    # The rows of every ticket and the per-agent copies (key[7], the agent) go to their own tables.
+    written = _copy(DailyStats, ((_dims(key), values) for key, values in acc.stats.items() if key[7] is None))
+    written += _copy(AgentDailyStats, ((_dims(key), values) for key, values in acc.stats.items() if key[7] is not None))
     written += _copy(DailyFlow, (({**_dims(key), "to_line_id": key[8]}, values) for key, values in acc.flows.items()))
     written += _copy(DailyLineTime, ((_dims(key), values) for key, values in acc.line_time.items()))
     return written
 
 
-def write_cohorts(days: Iterable[dt.date], *, today: dt.date | None = None) -> int:
-    """Rebuild the rows of the tickets filed on these local days (never today); returns rows written."""
+def write_cohorts(days: Iterable[dt.date], *, today: dt.date | None = None, months: bool = True) -> int:
+    """Rebuild the rows of the tickets filed on these local days (never today); returns daily rows
+    written. The monthly rows take the change in the same transaction (the day's old rows taken
+    away, its new ones added), unless the caller rolls whole months up afterwards (`months`)."""
     today = today or local_today()
     written = 0
     for day in sorted(set(days)):
@@ -175,10 +192,107 @@ def write_cohorts(days: Iterable[dt.date], *, today: dt.date | None = None) -> i
         start, end = day_bounds(day)
         acc = compute(Ticket.objects.filter(created_at__gte=start, created_at__lt=end), keep=lambda d: d < today)
         with transaction.atomic():
-            for model in (DailyStats, DailyFlow, DailyLineTime):
+            if months:
+                _shift_months(day, -1)
+            for model in (DailyStats, AgentDailyStats, DailyFlow, DailyLineTime):
                 model.objects.filter(created_day=day).delete()
             written += _write(acc)
+            if months:
+                _shift_months(day, 1)
     return written
+
+
+# --- the monthly roll-up ------------------------------------------------------------------------
+
+# Each monthly table and the daily one it sums.
+ROLLUPS = ((DailyStats, MonthlyStats), (AgentDailyStats, AgentMonthlyStats), (DailyLineTime, MonthlyLineTime))
+DIMENSION_COLUMNS = ("line_id", "plan_id", "urgency", "channel", "category", "agent_id")
+
+
+def month_start(day: dt.date) -> dt.date:
+    return day.replace(day=1)
+
+
+def next_month(day: dt.date) -> dt.date:
+    return (day.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+
+
+def _rollup_sql(source, target) -> str:
+    """INSERT ... SELECT of one filing month's monthly rows: the daily rows summed by the month of
+    `day` and the dimensions, arrays element by element."""
+    names, values = [], []
+    for f in _measures(target):
+        names.append(f.column)
+        if isinstance(f, ArrayField):
+            base = f.base_field.db_type(connection)
+            values.append(
+                "ARRAY[" + ", ".join(f"COALESCE(SUM({f.column}[{i}]), 0)::{base}" for i in range(1, f.size + 1)) + "]"
+            )
+        else:
+            values.append(f"COALESCE(SUM({f.column}), 0)::{f.db_type(connection)}")
+    dims = ", ".join(DIMENSION_COLUMNS)
+    return (
+        f"INSERT INTO {target._meta.db_table} (day, created_day, {dims}, {', '.join(names)}) "  # noqa: S608
+        f"SELECT date_trunc('month', day)::date, %s, {dims}, {', '.join(values)} "
+        f"FROM {source._meta.db_table} WHERE created_day >= %s AND created_day < %s "
+        f"GROUP BY date_trunc('month', day), {dims}"
+    )
+
+
+# Two arrays added element by element (the monthly row's and the day's change).
+ADD_ARRAYS = (
+    "ARRAY(SELECT COALESCE(a, 0) + COALESCE(b, 0) "
+    "FROM unnest(t.{column}, EXCLUDED.{column}) WITH ORDINALITY AS u(a, b, i) ORDER BY i)"
+)
+
+
+def _measures(model) -> list:
+    return [
+        f
+        for f in model._meta.concrete_fields
+        if not f.primary_key and f.attname not in ("day", "created_day", *DIMENSION_COLUMNS)
+    ]
+
+
+def _shift_sql(source, target) -> str:
+    """Add one filing day's daily rows, times a sign, to the monthly rows with the same key."""
+    names, values, updates = [], [], []
+    for f in _measures(target):
+        names.append(f.column)
+        if isinstance(f, ArrayField):
+            base = f.base_field.db_type(connection)
+            values.append(
+                "ARRAY["
+                + ", ".join(f"(%(sign)s * COALESCE(SUM({f.column}[{i}]), 0))::{base}" for i in range(1, f.size + 1))
+                + "]"
+            )
+            updates.append(f"{f.column} = " + ADD_ARRAYS.format(column=f.column))
+        else:
+            values.append(f"(%(sign)s * COALESCE(SUM({f.column}), 0))::{f.db_type(connection)}")
+            updates.append(f"{f.column} = t.{f.column} + EXCLUDED.{f.column}")
+    dims = ", ".join(DIMENSION_COLUMNS)
+    return (
+        f"INSERT INTO {target._meta.db_table} AS t (day, created_day, {dims}, {', '.join(names)}) "  # noqa: S608
+        f"SELECT date_trunc('month', day)::date, %(month)s, {dims}, {', '.join(values)} "
+        f"FROM {source._meta.db_table} WHERE created_day = %(day)s "
+        f"GROUP BY date_trunc('month', day), {dims} "
+        f"ON CONFLICT ON CONSTRAINT {target._meta.constraints[0].name} DO UPDATE SET {', '.join(updates)}"
+    )
+
+
+def _shift_months(day: dt.date, sign: int) -> None:
+    with connection.cursor() as cursor:
+        for source, target in ROLLUPS:
+            cursor.execute(_shift_sql(source, target), {"sign": sign, "month": month_start(day), "day": day})
+
+
+def roll_up(months: Iterable[dt.date]) -> None:
+    """Rebuild the monthly rows of the tickets filed in these months from their daily rows."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        for month in sorted({month_start(m) for m in months}):
+            for source, target in ROLLUPS:
+                target.objects.filter(created_day=month).delete()
+                cursor.execute(_rollup_sql(source, target), [month, month, next_month(month)])
 
 
 def compute_fairness(day: dt.date) -> list[DailyFairness]:
@@ -274,8 +388,11 @@ def rebuild(
     marks = _watermarks()
     day, written = since, 0
     while day <= until:
-        written += write_cohorts([day], today=today)
+        written += write_cohorts([day], today=today, months=False)
         write_fairness([day], today=today)
+        # A month's roll-up once its last day (or the last day rebuilt) is written.
+        if day == until or next_month(day) == day + dt.timedelta(days=1):
+            roll_up([day])
         if progress:
             progress(day, written)
         day += dt.timedelta(days=1)
@@ -298,11 +415,16 @@ def _floor_before(moment: dt.datetime) -> int:
 
 
 def _watermarks() -> tuple[int, int, int]:
-    return (
-        TicketEvent.objects.aggregate(m=Max("id"))["m"] or 0,
-        SlaRecord.objects.aggregate(m=Max("id"))["m"] or 0,
-        Ticket.objects.aggregate(m=Max("id"))["m"] or 0,
-    )
+    """The newest event, SLA record and ticket, in one round trip."""
+    tables = (TicketEvent._meta.db_table, SlaRecord._meta.db_table, Ticket._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(f"(SELECT MAX(id) FROM {table})" for table in tables))  # noqa: S608
+        row = cursor.fetchone()
+    return (row[0] or 0, row[1] or 0, row[2] or 0)
+
+
+# The live part this process read last, by its cache key: a page asks for it once per figure.
+_last_live: dict[str, Accumulator] = {}
 
 
 def live_today(*, now: dt.datetime | None = None) -> Accumulator:
@@ -311,8 +433,12 @@ def live_today(*, now: dt.datetime | None = None) -> Accumulator:
     now = now or timezone.now()
     today = local_today(now)
     key = "reports:live:%s:%s:%s:%s" % (today.isoformat(), *_watermarks())  # noqa: UP031 - a cache key
-    cached = cache.get(key)
+    cached = _last_live.get(key)
+    if cached is None:
+        cached = cache.get(key)
     if cached is not None:
+        _last_live.clear()
+        _last_live[key] = cached
         return cached
     start, _end = day_bounds(today)
     floor = _floor_before(start)
@@ -323,4 +449,6 @@ def live_today(*, now: dt.datetime | None = None) -> Accumulator:
     acc.keep = None  # not picklable, and not needed once summed
     acc.tz = None
     cache.set(key, acc, LIVE_CACHE_SECONDS)
+    _last_live.clear()
+    _last_live[key] = acc
     return acc

@@ -8,9 +8,11 @@ moments (breaches, reopenings, takes, transfers) on the day they happened. A day
 rebuilt from the tickets filed that day (`reports.cube`), so refreshing one filing day
 replaces every row it contributed to, whichever `day` they carry.
 
-`agent` is empty on the rows that count every ticket, and set on a second copy of the rows
-that counts only the tickets whose final assignee is that agent: the agent filter reads those,
-the unfiltered pages read the much fewer rows without an agent.
+`agent` is empty on the rows that count every ticket; a second copy of the figures, in
+`AgentDailyStats`, counts only the tickets whose final assignee is that agent: the agent filter
+reads those, the unfiltered pages the much fewer rows of `DailyStats`. The monthly tables hold
+the same rows summed by local month (`day` and `created_day` the first day of their months):
+a period reads its whole months there and only the days at its edges from the daily rows.
 """
 
 from __future__ import annotations
@@ -48,7 +50,11 @@ class Dimensions(models.Model):
         return f"{self.day} line {self.line_id} (filed {self.created_day})"
 
 
-class DailyStats(Dimensions):
+# A monthly row's key: a filing day's changes are added to the rows with this key.
+MONTH_KEY = ["day", "created_day", "line", "plan", "urgency", "channel", "category", "agent"]
+
+
+class StatsMeasures(models.Model):
     """Counts, sums and histograms of one key; see docs/reports.md for each figure's definition."""
 
     # Counted on the filing day (day == created_day).
@@ -85,16 +91,64 @@ class DailyStats(Dimensions):
     takes = models.IntegerField(default=0)
 
     class Meta:
+        abstract = True
+
+
+class DailyStats(Dimensions, StatsMeasures):
+    """The figures of every ticket (`agent` empty); the per-agent copies are in AgentDailyStats."""
+
+    class Meta:
         verbose_name = _("daily figures")
         verbose_name_plural = _("daily figures")
         indexes = [
             models.Index(fields=["created_day"], name="reports_stats_cohort"),
-            # The pages without the agent filter read only the rows without an agent.
             models.Index(
                 fields=["created_day"], name="reports_stats_cohort_all", condition=models.Q(agent__isnull=True)
             ),
             models.Index(fields=["day"], name="reports_stats_day", condition=models.Q(agent__isnull=True)),
-            models.Index(fields=["agent", "day"], name="reports_stats_agent_day"),
+        ]
+
+
+class AgentDailyStats(Dimensions, StatsMeasures):
+    """The same figures counting only the tickets whose final assignee is `agent` (the agent
+    filter): a table of their own, so the pages without that filter never read past them."""
+
+    class Meta:
+        verbose_name = _("daily figures per agent")
+        verbose_name_plural = _("daily figures per agent")
+        indexes = [
+            models.Index(fields=["created_day"], name="reports_agentstats_cohort"),
+            models.Index(fields=["agent", "created_day"], name="reports_agentstats_agent_coh"),
+            models.Index(fields=["agent", "day"], name="reports_agentstats_agent_day"),
+        ]
+
+
+class MonthlyStats(Dimensions, StatsMeasures):
+    """DailyStats summed by month: `day` and `created_day` are the first days of their local
+    months. Rebuilt from the daily rows of a filing month whenever one of its days is
+    (`reports.cube.roll_up`), so a whole month here is exactly the sum of its days there."""
+
+    class Meta:
+        verbose_name = _("monthly figures")
+        verbose_name_plural = _("monthly figures")
+        constraints = [models.UniqueConstraint(fields=MONTH_KEY, name="reports_monthly_key", nulls_distinct=False)]
+        indexes = [
+            models.Index(fields=["created_day"], name="reports_monthly_cohort"),
+            models.Index(fields=["day"], name="reports_monthly_day"),
+        ]
+
+
+class AgentMonthlyStats(Dimensions, StatsMeasures):
+    """AgentDailyStats summed by month, as MonthlyStats is DailyStats."""
+
+    class Meta:
+        verbose_name = _("monthly figures per agent")
+        verbose_name_plural = _("monthly figures per agent")
+        constraints = [models.UniqueConstraint(fields=MONTH_KEY, name="reports_agentmonthly_key", nulls_distinct=False)]
+        indexes = [
+            models.Index(fields=["created_day"], name="reports_agentmonth_cohort"),
+            models.Index(fields=["agent", "created_day"], name="reports_agentmonth_agent_coh"),
+            models.Index(fields=["agent", "day"], name="reports_agentmonth_agent_day"),
         ]
 
 
@@ -114,19 +168,36 @@ class DailyFlow(Dimensions):
         ]
 
 
-class DailyLineTime(Dimensions):
-    """How long each line held the tickets filed on a day (`line` is the line that held them),
-    and how much of that was on tickets that breached a target. Counted on the filing day."""
-
+class LineTimeMeasures(models.Model):
     tickets = models.IntegerField(default=0)
     seconds = models.BigIntegerField(default=0)
     breached_tickets = models.IntegerField(default=0)
     breached_seconds = models.BigIntegerField(default=0)
 
     class Meta:
+        abstract = True
+
+
+class DailyLineTime(Dimensions, LineTimeMeasures):
+    """How long each line held the tickets filed on a day (`line` is the line that held them),
+    and how much of that was on tickets that breached a target. Counted on the filing day."""
+
+    class Meta:
         verbose_name = _("daily time in lines")
         verbose_name_plural = _("daily time in lines")
         indexes = [models.Index(fields=["created_day"], name="reports_linetime_cohort")]
+
+
+class MonthlyLineTime(Dimensions, LineTimeMeasures):
+    """DailyLineTime summed by filing month (its rows with and without an agent alike)."""
+
+    class Meta:
+        verbose_name = _("monthly time in lines")
+        verbose_name_plural = _("monthly time in lines")
+        constraints = [
+            models.UniqueConstraint(fields=MONTH_KEY, name="reports_monthlylinetime_key", nulls_distinct=False)
+        ]
+        indexes = [models.Index(fields=["created_day"], name="reports_monthly_linetime")]
 
 
 class DailyFairness(models.Model):

@@ -1,8 +1,12 @@
-"""The manager's figures for a period and filters: stored daily rows summed, today's part added live.
+"""The manager's figures for a period and filters: stored rows summed, today's part added live.
 
 Each figure reads the rows of `reports.models` (written by `reports.cube`) up to yesterday
-and the live accumulator for today, with the same filters, and adds them up. Definitions of
-every figure are in docs/reports.md. Only management may read them (`require_management`).
+and the live accumulator for today, with the same filters, and adds them up. A figure that
+does not need the period day by day reads the period's whole months from the monthly tables
+and only the days at its edges from the daily ones (a partial month is either its days, or
+the month less the days outside the period, whichever reads fewer days): the sums are the
+same, since a month's rows are its days' rows summed. Definitions of every figure are in
+docs/reports.md. Only management may read them (`require_management`).
 """
 
 from __future__ import annotations
@@ -12,7 +16,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Count, F, Min, Q, QuerySet, Sum
+from django.db import connection
+from django.db.models import Case, Count, DateTimeField, F, Min, Model, Sum, When
+from django.db.models.functions import Least
 from django.utils import timezone
 
 from accounts.models import User
@@ -23,9 +29,19 @@ from queues.policy import WAITING_STATUSES
 from queues.selectors import CUSTOMER_CLASSES
 from reports import buckets, cube, erlang
 from reports.facts import Accumulator
-from reports.models import DailyFairness, DailyFlow, DailyLineTime, DailyStats
+from reports.models import (
+    AgentDailyStats,
+    AgentMonthlyStats,
+    DailyFairness,
+    DailyFlow,
+    DailyLineTime,
+    DailyStats,
+    MonthlyLineTime,
+    MonthlyStats,
+)
 from shifts import policy as shift_policy
 from shifts import selectors as shift_selectors
+from tickets import selectors as ticket_selectors
 from tickets.models import OPEN_STATUSES, Ticket
 
 DIMENSIONS = ("line", "plan", "urgency", "channel", "category")
@@ -72,13 +88,16 @@ class Sums:
 
     groups: dict[tuple, dict[str, object]] = field(default_factory=dict)
 
-    def add(self, group: tuple, name: str, value) -> None:
+    def add(self, group: tuple, name: str, value, sign: int = 1) -> None:
         row = self.groups.setdefault(group, {})
         if isinstance(value, list):
             current = row.get(name)
-            row[name] = value[:] if current is None else [a + b for a, b in zip(current, value, strict=True)]
+            if current is None:
+                row[name] = [sign * v for v in value]
+            else:
+                row[name] = [a + sign * b for a, b in zip(current, value, strict=True)]
         else:
-            row[name] = (row.get(name) or 0) + (value or 0)
+            row[name] = (row.get(name) or 0) + sign * (value or 0)
 
     def total(self) -> dict[str, object]:
         whole = Sums()
@@ -95,10 +114,121 @@ class Sums:
         return out
 
 
-def _stored(model, f: Filters, by: str) -> QuerySet:
-    rows = model.objects.filter(**{f"{by}__gte": f.start, f"{by}__lte": f.end})
-    rows = rows.filter(agent_id=f.agent) if f.agent else rows.filter(agent__isnull=True)
-    return rows.filter(**{f"{name}_id" if name in ("line", "plan") else name: v for name, v in f.dims().items()})
+@dataclass(frozen=True)
+class Tables:
+    """Where a kind of row is stored: daily and monthly, every ticket's and per agent."""
+
+    daily: type[Model]
+    monthly: type[Model] | None
+    agent_daily: type[Model]
+    agent_monthly: type[Model] | None
+
+
+TABLES = {
+    DailyStats: Tables(DailyStats, MonthlyStats, AgentDailyStats, AgentMonthlyStats),
+    DailyLineTime: Tables(DailyLineTime, MonthlyLineTime, DailyLineTime, MonthlyLineTime),
+    DailyFlow: Tables(DailyFlow, None, DailyFlow, None),
+}
+
+
+# Before any stored day, and the first day of a month (so nothing lies before it in its month).
+EARLIEST = dt.date(1, 2, 1)
+
+
+@dataclass(frozen=True)
+class Piece:
+    """Stored rows to add (sign 1) or take away (-1): the days `ranges` of the daily table, or
+    the months of the monthly one (ranges of the first days of months)."""
+
+    monthly: bool
+    ranges: tuple[tuple[dt.date, dt.date], ...]
+    sign: int = 1
+
+
+def _month_end(month: dt.date) -> dt.date:
+    return cube.next_month(month) - dt.timedelta(days=1)
+
+
+def _days(ranges) -> int:
+    return sum((last - first).days + 1 for first, last in ranges)
+
+
+def pieces(first: dt.date | None, last: dt.date, *, today: dt.date, months: bool) -> list[Piece]:
+    """The stored rows of the days `first`..`last` (None: since the beginning) as whole months
+    and days at the edges. Stored days end yesterday, so a month counts as whole when the
+    period holds every one of its days stored so far."""
+    first = first or EARLIEST
+    last = min(last, today - dt.timedelta(days=1))
+    if first > last:
+        return []
+    if not months:
+        return [Piece(False, ((first, last),))]
+    first_month, last_month = cube.month_start(first), cube.month_start(last)
+    plus: list[tuple[dt.date, dt.date]] = []
+    minus: list[tuple[dt.date, dt.date]] = []
+    whole_first, whole_last = first_month, last_month
+    for month in sorted({first_month, last_month}):
+        stored_end = min(_month_end(month), today - dt.timedelta(days=1))
+        inside = (max(first, month), min(last, stored_end))
+        outside = [r for r in ((month, first - dt.timedelta(days=1)), (last + dt.timedelta(days=1), stored_end))]
+        outside = [(a, b) for a, b in outside if a <= b and a >= month and b <= stored_end]
+        if not outside:
+            continue  # every stored day of the month is in the period
+        if _days([inside]) <= _days(outside):
+            plus.append(inside)
+            if month == first_month:
+                whole_first = cube.next_month(month)
+            if month == last_month:
+                whole_last = cube.month_start(month - dt.timedelta(days=1))
+        else:
+            minus.extend(outside)
+    found = []
+    if whole_first <= whole_last:
+        found.append(Piece(True, ((whole_first, whole_last),)))
+    if plus:
+        found.append(Piece(False, tuple(plus)))
+    if minus:
+        found.append(Piece(False, tuple(minus), -1))
+    return found
+
+
+def _select(
+    tables: Tables,
+    piece: Piece,
+    f: Filters,
+    *,
+    by: str,
+    columns: list[str],
+    measures: tuple[str, ...],
+    arrays: dict[str, int],
+) -> tuple[str, list]:
+    """The SQL summing one piece's rows, grouped by `columns`: written out rather than built by the
+    ORM, whose expressions cost more to compile than the sums of a hundred array elements cost
+    to run."""
+    if piece.monthly:
+        model = tables.agent_monthly if f.agent else tables.monthly
+    else:
+        model = tables.agent_daily if f.agent else tables.daily
+    assert model is not None  # noqa: S101 - pieces() gives monthly pieces only where there are monthly rows
+    sums = [f"SUM({name})::bigint" for name in measures]
+    sums += [
+        "ARRAY[" + ", ".join(f"COALESCE(SUM({name}[{i}]), 0)" for i in range(1, size + 1)) + "]"
+        for name, size in arrays.items()
+    ]
+    where = ["(" + " OR ".join(f"{by} BETWEEN %s AND %s" for _range in piece.ranges) + ")"]
+    params: list = [day for pair in piece.ranges for day in pair]
+    if f.agent:
+        where.append("agent_id = %s")
+        params.append(f.agent)
+    else:
+        where.append("agent_id IS NULL")
+    for name, value in f.dims().items():
+        where.append(f"{name}_id = %s" if name in ("line", "plan") else f"{name} = %s")
+        params.append(value)
+    sql = f"SELECT {', '.join([*columns, *sums])} FROM {model._meta.db_table} WHERE {' AND '.join(where)}"  # noqa: S608
+    if columns:
+        sql += f" GROUP BY {', '.join(columns)}"
+    return sql, params
 
 
 def _live(f: Filters) -> Accumulator | None:
@@ -116,6 +246,34 @@ def _live_match(key: tuple, f: Filters, by: str) -> bool:
     return all(key[KEY_INDEX[name]] == value for name, value in f.dims().items())
 
 
+def _stored_sums(
+    sums: Sums,
+    model,
+    f: Filters,
+    *,
+    first: dt.date | None,
+    last: dt.date,
+    by: str,
+    group: tuple[str, ...],
+    measures: tuple[str, ...],
+    arrays: dict[str, int],
+    months: bool,
+) -> None:
+    tables = TABLES[model]
+    columns = [f"{name}_id" if name in ("line", "plan", "to_line") else name for name in group]
+    today = cube.local_today()
+    with connection.cursor() as cursor:
+        for piece in pieces(first, last, today=today, months=months and tables.monthly is not None):
+            cursor.execute(*_select(tables, piece, f, by=by, columns=columns, measures=measures, arrays=arrays))
+            for row in cursor.fetchall():
+                key = tuple(row[: len(columns)])
+                values = row[len(columns) :]
+                for index, name in enumerate(measures):
+                    sums.add(key, name, values[index], piece.sign)
+                for index, name in enumerate(arrays, start=len(measures)):
+                    sums.add(key, name, list(values[index]), piece.sign)
+
+
 def _sum(
     model,
     f: Filters,
@@ -125,25 +283,19 @@ def _sum(
     measures: tuple[str, ...],
     arrays: dict[str, int] | None = None,
     live_table: str = "stats",
+    by_month: bool = False,
 ) -> Sums:
-    """Sums of `measures` (and of each element of `arrays`) grouped by `group` (key fields)."""
+    """Sums of `measures` (and of each element of `arrays`) grouped by `group` (key fields).
+
+    The whole months of the period come from the monthly rows unless the group holds a day:
+    then only when the caller rolls the days up to months itself (`by_month`), since the
+    monthly rows' days are the first days of their months."""
     arrays = arrays or {}
-    fields = [f"{name}_id" if name in ("line", "plan", "to_line") else name for name in group]
-    aggregates = {name: Sum(name) for name in measures}
-    for name, size in arrays.items():
-        for index in range(size):
-            # The ORM's array index counts from 0 (PostgreSQL's from 1; Django translates).
-            aggregates[f"{name}__{index}"] = Sum(F(f"{name}__{index}"))
     sums = Sums()
-    stored = _stored(model, f, by)
-    # Without a group, `values()` would name every column and group by each row: aggregate instead.
-    rows = stored.values(*fields).annotate(**aggregates).order_by() if fields else [stored.aggregate(**aggregates)]
-    for row in rows:
-        key = tuple(row[name] for name in fields)
-        for name in measures:
-            sums.add(key, name, row[name])
-        for name, size in arrays.items():
-            sums.add(key, name, [row[f"{name}__{i}"] or 0 for i in range(size)])
+    months = by_month or not ({"day", "created_day"} & set(group))
+    _stored_sums(
+        sums, model, f, first=f.start, last=f.end, by=by, group=group, measures=measures, arrays=arrays, months=months
+    )
     live = _live(f)
     if live is not None:
         table = getattr(live, live_table)
@@ -218,38 +370,29 @@ def sla_summary(*, user: User, filters: Filters) -> dict:
 
 def _baseline_backlog(f: Filters) -> int:
     """Tickets open at the start of the period: everything opened minus closed before it."""
-    rows = DailyStats.objects.filter(day__lt=f.start)
-    rows = rows.filter(agent_id=f.agent) if f.agent else rows.filter(agent__isnull=True)
-    rows = rows.filter(**{f"{n}_id" if n in ("line", "plan") else n: v for n, v in f.dims().items()})
-    totals = rows.aggregate(opened=Sum("opened"), closed=Sum("closed_out"))
-    return (totals["opened"] or 0) - (totals["closed"] or 0)
+    sums = Sums()
+    _stored_sums(
+        sums, DailyStats, f, first=None, last=f.start - dt.timedelta(days=1), by="day", group=(),
+        measures=("opened", "closed_out"), arrays={}, months=True,
+    )  # fmt: skip
+    totals = sums.total()
+    return (totals.get("opened") or 0) - (totals.get("closed_out") or 0)
 
 
 def sla_series(*, user: User, filters: Filters) -> dict:
     """Breaches and warnings by target, and the backlog, over the period (by day, week or month)."""
     require_management(user)
     unit, bucket = _bucket_of_period(filters)
-    by_day = _sum(DailyStats, filters, by="day", group=("day",), measures=EVENT_MEASURES)
+    by_day = _sum(DailyStats, filters, by="day", group=("day",), measures=EVENT_MEASURES, by_month=unit == "month")
     rolled = by_day.rolled(lambda key: (bucket(key[0]),))
     backlog = _baseline_backlog(filters)
-    daily_backlog = {}
-    day = filters.start
-    while day <= filters.end:
-        values = by_day.groups.get((day,), {})
-        backlog += (values.get("opened") or 0) - (values.get("closed_out") or 0)
-        daily_backlog[bucket(day)] = backlog  # the last day of each bucket wins: the backlog at its end
-        day += dt.timedelta(days=1)
     rows = []
     seen = sorted({bucket(filters.start + dt.timedelta(days=i)) for i in range(filters.days)})
     for start in seen:
         values = rolled.groups.get((start,), {})
-        rows.append(
-            {
-                "period": start,
-                **{name: values.get(name) or 0 for name in EVENT_MEASURES},
-                "backlog": daily_backlog[start],
-            }
-        )
+        # The backlog at the end of each bucket.
+        backlog += (values.get("opened") or 0) - (values.get("closed_out") or 0)
+        rows.append({"period": start, **{name: values.get(name) or 0 for name in EVENT_MEASURES}, "backlog": backlog})
     return {"unit": unit, "rows": rows}
 
 
@@ -266,27 +409,38 @@ def breaching(*, user: User, filters: Filters, now: dt.datetime | None = None) -
             tickets = tickets.filter(**{f"{name}_id" if name == "line" else name: value})
     if filters.agent:
         tickets = tickets.filter(assignee_id=filters.agent)
-    clocks = (
-        Q(first_response_at__isnull=True, first_response_due__lt=soon)
-        | Q(next_response_due__lt=soon)
-        | Q(status__in=("new", "waiting_agent", "in_progress"), resolution_due__lt=soon)
+    running = ("new", "waiting_agent", "in_progress")
+    # The earliest running deadline of each open ticket (LEAST skips the clocks not running).
+    earliest = Least(
+        Case(When(first_response_at__isnull=True, then=F("first_response_due"))),
+        F("next_response_due"),
+        Case(When(status__in=running, then=F("resolution_due"))),
+        output_field=DateTimeField(),
     )
-    found = []
-    for t in tickets.filter(clocks).select_related("line").order_by("id")[: BREACHING_LIMIT * 4]:
-        dues = []
-        if t.first_response_at is None and t.first_response_due:
-            dues.append(("first_response", t.first_response_due))
-        if t.next_response_due:
-            dues.append(("next_response", t.next_response_due))
-        if t.status in ("new", "waiting_agent", "in_progress") and t.resolution_due:
-            dues.append(("resolution", t.resolution_due))
-        target, due = min(dues, key=lambda item: item[1])
-        found.append({"ticket": t, "target": target, "due": due, "overdue": due <= now})
-    found.sort(key=lambda item: item["due"])
-    return {
-        "now": [item for item in found if item["overdue"]][:BREACHING_LIMIT],
-        "soon": [item for item in found if not item["overdue"]][:BREACHING_LIMIT],
+    tickets = tickets.annotate(earliest_due=earliest).order_by("earliest_due", "id")
+    # Each list in the order of its deadlines, the most overdue first: the open tickets' earliest
+    # deadlines are found and sorted in the database from the partial indexes of the open tickets
+    # (`tickets_open_due` on this very expression, `tickets_open_workspace` with the deadlines),
+    # and only the tickets shown are then read whole.
+    lists = (("now", {"earliest_due__lte": now}), ("soon", {"earliest_due__gt": now, "earliest_due__lt": soon}))
+    chosen = {
+        name: list(tickets.filter(**due_in).values_list("id", flat=True)[:BREACHING_LIMIT]) for name, due_in in lists
     }
+    shown = Ticket.objects.select_related("line").in_bulk([i for ids in chosen.values() for i in ids])
+    found: dict[str, list[dict]] = {"now": [], "soon": []}
+    for name, ids in chosen.items():
+        for ticket_id in ids:
+            t = shown[ticket_id]
+            dues = []
+            if t.first_response_at is None and t.first_response_due:
+                dues.append(("first_response", t.first_response_due))
+            if t.next_response_due:
+                dues.append(("next_response", t.next_response_due))
+            if t.status in running and t.resolution_due:
+                dues.append(("resolution", t.resolution_due))
+            target, due = min(dues, key=lambda item: item[1])
+            found[name].append({"ticket": t, "target": target, "due": due, "overdue": due <= now})
+    return found
 
 
 def line_clocks(*, user: User, filters: Filters) -> list[dict]:
@@ -324,16 +478,8 @@ def _line_names() -> dict[int, Line]:
 
 def line_overview_now() -> list[dict]:
     """Per active line: tickets waiting, in progress and waiting for the customer right now."""
-    counts = (
-        Line.objects.filter(is_active=True)
-        .annotate(
-            waiting=Count("tickets", filter=Q(tickets__status__in=("new", "waiting_agent"))),
-            in_progress=Count("tickets", filter=Q(tickets__status="in_progress")),
-            waiting_customer=Count("tickets", filter=Q(tickets__status="waiting_customer")),
-        )
-        .order_by("position", "code")
-    )
-    return list(counts)
+    # Counted from the index on (line, status, ...), never a join of the lines with all their tickets.
+    return list(ticket_selectors.line_overview(lines=Line.objects.filter(is_active=True)))
 
 
 # --- load ------------------------------------------------------------------------------------------
@@ -364,6 +510,7 @@ def monthly(*, user: User, filters: Filters) -> list[dict]:
         group=("created_day",),
         measures=("created", "first_responses", "first_response_seconds", "resolved"),
         arrays={"first_response_hist": buckets.SIZE},
+        by_month=True,
     ).rolled(lambda key: (key[0].replace(day=1),))
     rows = []
     for (month,), v in sorted(sums.groups.items()):

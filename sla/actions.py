@@ -1,9 +1,11 @@
 """What the SLA sweep does when a moment comes; each runs once, inside the sweep's transaction.
 
-The actions decide; the ticket services write (`tickets.services`): a transfer, a reminder,
-an automatic resolve or close through the services every other caller uses, and the notes of
-the history built by `tickets.events.build_sla_noted`, written at once or, in a batch, held
-back for the sweep's bulk write (`tickets.services.tickets_sla_checked`).
+The actions decide; the ticket writers write. Alone (`sla.services.sla_check_ticket`), an
+action goes through the services every other caller uses (`tickets.services`: a transfer, a
+reminder, an automatic resolve or close, the notes built by `tickets.events.build_sla_noted`).
+In a batch (`batched`), it goes through the batch's `tickets.sweep.SweepWrites`, which changes
+the locked ticket in memory as those services would and holds their rows back for the sweep's
+bulk write (`tickets.sweep.tickets_sweep_write`).
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ from queues.policy import queue_escalate
 from sla.models import SlaPolicy, SlaRecord
 from tickets import events
 from tickets import services as ticket_services
-from tickets.models import SystemReason, Ticket, TicketEvent
+from tickets.models import SystemReason, Ticket
+from tickets.sweep import SweepWrites
 
 logger = logging.getLogger(__name__)
 
@@ -36,11 +39,10 @@ def _active_next_line(ticket: Ticket) -> Line | None:
 
 @dataclass
 class Batch:
-    """What warnings and breaches of many tickets write, held back to be written in bulk by
-    the sweep (`sla.services`), which also writes the tickets the escalations changed."""
+    """The sweep's batch (`sla.services`): what its actions write, held back in `writes`."""
 
     queue_policy: QueuePolicy
-    events: list[TicketEvent] = field(default_factory=list)
+    writes: SweepWrites
     leads: dict[int, str | None] = field(default_factory=dict)  # line id -> the lead's username
 
 
@@ -62,7 +64,33 @@ def _note(ticket: Ticket, **details: Any) -> None:
     if batch is None:
         ticket_services.ticket_sla_note(event=event)
     else:
-        batch.events.append(event)
+        batch.writes.sla_note(event=event)
+
+
+class _Services:
+    """The per-ticket services under the names of the batch's writer (`SweepWrites`)."""
+
+    @staticmethod
+    def system_transfer(*, ticket: Ticket, to_line: Line, reason_code: str, **params: Any) -> Ticket:
+        return ticket_services.ticket_system_transfer(ticket=ticket, to_line=to_line, reason_code=reason_code, **params)
+
+    @staticmethod
+    def system_message(*, ticket: Ticket, body: str) -> object:
+        return ticket_services.ticket_system_message(ticket=ticket, body=body)
+
+    @staticmethod
+    def system_resolve(*, ticket: Ticket, reason: SystemReason) -> Ticket:
+        return ticket_services.ticket_system_resolve(ticket=ticket, reason=reason)
+
+    @staticmethod
+    def system_close(*, ticket: Ticket, reason: SystemReason) -> Ticket:
+        return ticket_services.ticket_system_close(ticket=ticket, reason=reason)
+
+
+def _writer() -> SweepWrites | type[_Services]:
+    """Who writes what an action does: the batch's writer, or the per-ticket services."""
+    batch = _batch.get()
+    return batch.writes if batch is not None else _Services
 
 
 def _lead(ticket: Ticket) -> str | None:
@@ -94,9 +122,7 @@ def breach(*, ticket: Ticket, target: str, due_at: dt.datetime, policy: SlaPolic
             minutes = queue_escalate(ticket=ticket, minutes=policy.escalation_boost_minutes, policy=batch.queue_policy)
         _note(ticket, action=SlaRecord.Kind.ESCALATION, escalation=SlaPolicy.Escalation.BOOST, minutes=minutes)
     elif policy.escalation == SlaPolicy.Escalation.TRANSFER and next_line is not None:
-        ticket_services.ticket_system_transfer(
-            ticket=ticket, to_line=next_line, reason_code=SystemReason.SLA_BREACH, target=target
-        )
+        _writer().system_transfer(ticket=ticket, to_line=next_line, reason_code=SystemReason.SLA_BREACH, target=target)
     else:
         _note(ticket, action=SlaRecord.Kind.ESCALATION, escalation=SlaPolicy.Escalation.NOTIFY, lead=_lead(ticket))
 
@@ -106,7 +132,7 @@ def pass_on_unanswered(*, ticket: Ticket, policy: SlaPolicy, now: dt.datetime) -
     next_line = _active_next_line(ticket)
     if next_line is None or ticket.first_response_at is not None:
         return
-    ticket_services.ticket_system_transfer(
+    _writer().system_transfer(
         ticket=ticket,
         to_line=next_line,
         reason_code=SystemReason.FIRST_LINE_TIMER,
@@ -117,12 +143,12 @@ def pass_on_unanswered(*, ticket: Ticket, policy: SlaPolicy, now: dt.datetime) -
 def remind(*, ticket: Ticket, now: dt.datetime) -> None:
     with override(ticket.language):
         body = _("We are waiting for your answer to continue. If the problem is solved, please confirm it.")
-    ticket_services.ticket_system_message(ticket=ticket, body=body)
+    _writer().system_message(ticket=ticket, body=body)
 
 
 def auto_resolve(*, ticket: Ticket, now: dt.datetime) -> None:
-    ticket_services.ticket_system_resolve(ticket=ticket, reason=SystemReason.NO_ANSWER)
+    _writer().system_resolve(ticket=ticket, reason=SystemReason.NO_ANSWER)
 
 
 def auto_close(*, ticket: Ticket, now: dt.datetime) -> None:
-    ticket_services.ticket_system_close(ticket=ticket, reason=SystemReason.NOT_CONFIRMED)
+    _writer().system_close(ticket=ticket, reason=SystemReason.NOT_CONFIRMED)

@@ -133,10 +133,16 @@ def _deadline(calendar: Calendar, start: dt.datetime, minutes: float, share: flo
 
 
 def sla_update(
-    *, ticket: Ticket, now: dt.datetime, customer_wrote: bool = False, agent_answered: bool = False
+    *,
+    ticket: Ticket,
+    now: dt.datetime,
+    customer_wrote: bool = False,
+    agent_answered: bool = False,
+    policy: SlaPolicy | None = None,
 ) -> list[str]:
-    """Bring the ticket's deadlines up to date after a change; returns the changed fields."""
-    policy = SlaPolicy.current()
+    """Bring the ticket's deadlines up to date after a change; returns the changed fields.
+    `policy`: the SLA policy already read (the sweep's bulk writes), else it is read now."""
+    policy = policy or SlaPolicy.current()
     share = policy.warn_at_share
     changed: list[str] = []
     if not ticket.sla_commitment:

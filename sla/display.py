@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -59,3 +59,18 @@ def commitment_text(ticket) -> str:
     if commitment.get("calendar_24x7"):
         return _("We answer within %(time)s, around the clock.") % {"time": amount}
     return _("We answer within %(time)s of working time.") % {"time": amount}
+
+
+def clock_note(ticket, now: dt.datetime | None = None) -> str:
+    """What the badge's time left counts, beside the commitment: "Due Mon 8 Dec, 14:00; the clock
+    counts working hours only." The badge shows calendar time to a deadline that was worked out
+    in working time, so "24 working hours" and "4 d 23 h left" agree once this is said. The
+    moment is shown in the reader's time zone (the one activated for the request)."""
+    deadline = nearest_deadline(ticket, now)
+    if deadline is None:
+        return ""
+    due = formats.date_format(timezone.localtime(deadline.due), "SHORT_DATETIME_FORMAT")
+    commitment = ticket.sla_commitment or {}
+    if commitment.get("calendar_24x7") or not commitment:
+        return _("Due %(due)s.") % {"due": due}
+    return _("Due %(due)s: the clock counts working hours only.") % {"due": due}

@@ -6,15 +6,21 @@ beat task) looks only at tickets whose `sla_next_check_at` has come, through a p
 index, so its cost follows what is due, not what is open. Each action is recorded in
 `SlaRecord` under a unique key in the same transaction as the action: a second sweep, a
 concurrent one, or one after a crash finds the record and does nothing twice. What an
-action does to a ticket is written by the ticket services (`tickets.services`).
+action does to a ticket is written by the ticket writers: the due tickets are taken in
+batches, every action of a batch done in memory and written in bulk (`tickets.sweep`), and
+a batch that fails as a whole is checked again one ticket at a time through the ticket
+services (`sla_check_ticket`, `tickets.services`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
+import time
+from collections.abc import Iterator
 
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
 from helpdesk.errors import DomainError
@@ -24,6 +30,7 @@ from sla.deadlines import next_check, pending_checks
 from sla.models import SlaPolicy, SlaRecord
 from tickets import services as ticket_services
 from tickets.models import Ticket
+from tickets.sweep import SweepWrites, tickets_sweep_write
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +48,11 @@ def _record(ticket: Ticket, kind: str, target: str, due_at: dt.datetime) -> bool
 def _act(ticket: Ticket, kind: str, target: str, due_at: dt.datetime, policy: SlaPolicy, now: dt.datetime) -> None:
     if not _record(ticket, kind, target, due_at):
         return
+    _do(ticket, kind, target, due_at, policy, now)
+
+
+def _do(ticket: Ticket, kind: str, target: str, due_at: dt.datetime, policy: SlaPolicy, now: dt.datetime) -> None:
+    """The action of a check whose record was just written (or, in a batch, is held back)."""
     if kind == SlaRecord.Kind.WARNING:
         actions.warn(ticket=ticket, target=target, due_at=due_at)
     elif kind == SlaRecord.Kind.BREACH:
@@ -79,92 +91,115 @@ def sla_check_ticket(*, ticket_id: int, now: dt.datetime, policy: SlaPolicy | No
     return True
 
 
-# Tickets whose due checks are only warnings and breaches are done this many at a time: one
-# transaction, their records, events and changed fields written in bulk.
+# Due tickets are checked this many at a time, whatever their due actions: one transaction, the
+# actions of every ticket done in memory (sla.actions through tickets.sweep.SweepWrites), then
+# the records, messages, times in lines, events, outbox rows and tickets written in bulk.
 SWEEP_BATCH = 200
-BATCHED_KINDS = frozenset({SlaRecord.Kind.WARNING, SlaRecord.Kind.BREACH})
+# A sweep starts no new batch after this long: the tickets left wait for the next beat, and no
+# sweep comes near the task's time limit (sla.tasks.sweep), however slow the machine.
+SWEEP_SECONDS = 60.0
 
 
 def _due_checks(ticket: Ticket, policy: SlaPolicy, now: dt.datetime) -> list[tuple[dt.datetime, str, str]]:
     return sorted((check for check in pending_checks(ticket, policy) if check[0] <= now), key=lambda check: check[0])
 
 
-def _batchable(checks: list[tuple[dt.datetime, str, str]], policy: SlaPolicy) -> bool:
-    """Only warnings and breaches that stay on the ticket itself: a transfer, a reminder or an
-    automatic resolve goes through the ticket services, one ticket at a time."""
-    kinds = {kind for _when, kind, _target in checks}
-    if not kinds <= BATCHED_KINDS:
-        return False
-    return SlaRecord.Kind.BREACH not in kinds or policy.escalation != SlaPolicy.Escalation.TRANSFER
+def _sweep_batch(ticket_ids: list[int], *, policy: SlaPolicy, now: dt.datetime) -> int:
+    """Every due check of many tickets in one transaction; returns the tickets handled.
 
-
-def _sweep_batch(ticket_ids: list[int], *, policy: SlaPolicy, now: dt.datetime) -> tuple[int, list[int]]:
-    """Warnings and breaches of many tickets in one transaction; returns (tickets handled, ids
-    left to check one by one).
-
-    The actions run per ticket as before, but what they write is held back and written in
-    bulk at the end: the records (under the tickets' row locks, so a record found missing
-    cannot appear meanwhile), the events, the changed fields. A ticket whose action fails with
-    a DomainError keeps nothing and waits for the next sweep; any other error stops the sweep
-    after the tickets before it are written, as checking them one by one would.
+    The actions run per ticket, in the order `sla_check_ticket` runs them, on the locked
+    tickets in memory: what they write is held back (`tickets.sweep.SweepWrites`) and written
+    in bulk at the end, the records under the tickets' row locks (so a record found missing
+    cannot appear meanwhile). A ticket whose action fails with a DomainError keeps nothing and
+    waits for the next sweep; any other error stops the sweep after the tickets before it are
+    written, as checking them one by one would.
     """
     failure: BaseException | None = None
     with transaction.atomic():
         tickets = list(
             Ticket.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("line")
+            # What the ticket services read per ticket: the assignee a transfer unassigns, the
+            # profile and plan its queue weight comes from.
+            .select_related("assignee", "customer__customer_profile__support_plan")
             .filter(id__in=ticket_ids, sla_next_check_at__lte=now)
             .order_by("sla_next_check_at", "id")
         )
-        planned, rest = [], []
-        for ticket in tickets:
-            checks = _due_checks(ticket, policy, now)
-            if _batchable(checks, policy):
-                planned.append((ticket, checks))
-            else:
-                rest.append(ticket.id)
+        writes = SweepWrites(tickets=tickets, queue_policy=QueuePolicy.current(), sla_policy=policy)
         done = set(
-            SlaRecord.objects.filter(ticket_id__in=[ticket.id for ticket, _checks in planned]).values_list(
+            SlaRecord.objects.filter(ticket_id__in=[ticket.id for ticket in tickets]).values_list(
                 "ticket_id", "kind", "target", "due_at"
             )
         )
         records: list[SlaRecord] = []
-        changed: list[Ticket] = []
-        batch = actions.Batch(queue_policy=QueuePolicy.current())
-        with actions.batched(batch):
-            for ticket, checks in planned:
-                mark, own = len(batch.events), []
+        with actions.batched(actions.Batch(queue_policy=writes.queue_policy, writes=writes)):
+            for ticket in tickets:
+                checks = _due_checks(ticket, policy, now)
+                writes.begin(ticket)
+                own = []
                 try:
                     for when, kind, target in checks:
                         if (ticket.id, kind, target, when) in done:
                             continue  # done by an earlier sweep
+                        # The line that holds the ticket when the moment comes (before a transfer).
                         own.append(
                             SlaRecord(ticket=ticket, kind=kind, target=target, due_at=when, line_id=ticket.line_id)
                         )
-                        if kind == SlaRecord.Kind.WARNING:
-                            actions.warn(ticket=ticket, target=target, due_at=when)
-                        else:
-                            actions.breach(ticket=ticket, target=target, due_at=when, policy=policy, now=now)
+                        _do(ticket, kind, target, when, policy, now)
                 except DomainError:
-                    del batch.events[mark:]
+                    writes.drop()
                     logger.exception("sla sweep could not handle ticket %s", ticket.id)
                     continue
                 except BaseException as exc:  # written up to the ticket before, then raised again
-                    del batch.events[mark:]
+                    writes.drop()
                     failure = exc
                     break
                 records += own
                 next_check(ticket, policy, [], after=now)
-                changed.append(ticket)
+                writes.keep()
         SlaRecord.objects.bulk_create(records)
-        ticket_services.tickets_sla_checked(tickets=changed, notes=batch.events)
+        handled = len(tickets_sweep_write(writes=writes))
     if failure is not None:
         raise failure
-    return len(changed), rest
+    return handled
+
+
+# The key of the PostgreSQL advisory lock a sweep holds while it runs ("SLA" in ASCII).
+SWEEP_LOCK_KEY = 0x534C41
+
+
+@contextlib.contextmanager
+def _the_only_sweep() -> Iterator[bool]:
+    """Whether this sweep may run: one at a time across every worker and machine.
+
+    Beat started twice, a sweep still running when the next is due, or a task delivered again
+    after a worker died: the second sweep finds the lock held and returns at once. The row
+    locks and the unique records already keep each action to one; the lock keeps a second
+    sweep from reading the same due tickets only to skip them. It is a session lock (the sweep
+    spans many transactions), released at the end or when the worker's connection ends.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [SWEEP_LOCK_KEY])
+        held = bool(cursor.fetchone()[0])
+    try:
+        yield held
+    finally:
+        if held:
+            # A connection that died took its lock with it.
+            with contextlib.suppress(DatabaseError), connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [SWEEP_LOCK_KEY])
 
 
 def sla_sweep(*, now: dt.datetime | None = None, limit: int = 5000) -> int:
-    """Act on every ticket whose next check has come; returns how many were handled."""
+    """Act on every ticket whose next check has come; returns how many were handled (0, at
+    once, while another sweep runs)."""
+    with _the_only_sweep() as only:
+        if not only:
+            logger.info("sla sweep skipped: another sweep is running")
+            return 0
+        return _sweep(now=now, limit=limit)
+
+
+def _sweep(*, now: dt.datetime | None, limit: int) -> int:
     now = now or timezone.now()
     due = list(
         Ticket.objects.filter(sla_next_check_at__lte=now)
@@ -173,10 +208,15 @@ def sla_sweep(*, now: dt.datetime | None = None, limit: int = 5000) -> int:
     )
     handled = 0
     policy = SlaPolicy.current()
+    started = time.monotonic()
     for start in range(0, len(due), SWEEP_BATCH):
+        if time.monotonic() - started > SWEEP_SECONDS:
+            left = len(due) - start
+            logger.warning("sla sweep stopped after %.0f s; %s due tickets wait for the next", SWEEP_SECONDS, left)
+            break
         batch = due[start : start + SWEEP_BATCH]
         try:
-            done, one_by_one = _sweep_batch(batch, policy=policy, now=now)
+            done, one_by_one = _sweep_batch(batch, policy=policy, now=now), []
         except (DomainError, DatabaseError):
             # The batch rolled back: its tickets are checked one by one instead.
             logger.exception("sla sweep could not handle a batch of %s tickets", len(batch))

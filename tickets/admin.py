@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from tickets.models import Attachment, LineStint, Message, ReplyTemplate, Ticket, TicketEvent
+from tickets.models import Attachment, LineStint, Message, ReplyTemplate, SavedView, Tag, Ticket, TicketEvent
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -65,3 +65,21 @@ class ReplyTemplateAdmin(admin.ModelAdmin):
     list_display = ["title", "line", "language", "position", "is_active"]
     list_filter = ["line", "language", "is_active"]
     search_fields = ["title", "body", "code"]
+
+
+@admin.register(Tag)
+class TagAdmin(admin.ModelAdmin):
+    """Tags are put on tickets through the workspace (with their history line); here they are
+    renamed or removed from the vocabulary."""
+
+    list_display = ["name", "created_by", "created_at"]
+    search_fields = ["name"]
+    readonly_fields = ["created_by", "created_at"]
+
+
+@admin.register(SavedView)
+class SavedViewAdmin(admin.ModelAdmin):
+    list_display = ["name", "created_by", "line", "sort", "position", "updated_at"]
+    list_filter = ["line"]
+    search_fields = ["name", "created_by__username"]
+    raw_id_fields = ["created_by"]

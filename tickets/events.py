@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Any, ParamSpec, TypedDict
 
+from django.db import transaction
 from django.utils.translation import override
 
 from accounts.models import User
@@ -46,8 +47,8 @@ def needs_dispatch(kind: str, actor: User | None, data: dict) -> bool:
     """Whether an event of this kind goes to the outbox for the notifications to look at.
 
     An agent taking a ticket themselves is not: nobody is told (see recipients_for)."""
-    if kind not in NOTIFIED_KINDS:
-        return False
+    if kind not in NOTIFIED_KINDS or data.get("transcript"):
+        return False  # a transcript (a converted chat) was read by the customer as it was written
     return not (kind == EventKind.ASSIGN and actor is not None and data.get("new") == actor.get_username())
 
 
@@ -178,10 +179,13 @@ def build_promise_set(
 
 @_builds(EventKind.MESSAGE)
 def build_message_added(
-    ticket: Ticket, actor: User | None, *, message: Message, to_customer: bool = False
+    ticket: Ticket, actor: User | None, *, message: Message, to_customer: bool = False, transcript: bool = False
 ) -> TicketEvent:
-    """`to_customer`: a message of the helpdesk's own (a reminder) that is mailed to the customer."""
-    extra = {"to_customer": True} if to_customer else {}
+    """`to_customer`: a message of the helpdesk's own (a reminder) that is mailed to the customer;
+    `transcript`: a line of a conversation held elsewhere (a chat), which nobody is told about."""
+    extra: dict[str, Any] = {"to_customer": True} if to_customer else {}
+    if transcript:
+        extra["transcript"] = True
     return _row(ticket, EventKind.MESSAGE, actor, message_id=message.id, message_kind=message.kind, **extra)
 
 
@@ -308,7 +312,90 @@ def build_incident_link_changed(
     )
 
 
+@_builds(EventKind.MERGE)
+def build_merged(
+    ticket: Ticket, actor: User | None, *, source: Ticket, target: Ticket, moved: dict[str, int]
+) -> TicketEvent:
+    """`source` merged into `target` (written on both): `old` and `new` name the two tickets,
+    `moved` counts what went over (messages, files, tags)."""
+    return _row(
+        ticket,
+        EventKind.MERGE,
+        actor,
+        old=f"#{source.number}",
+        new=f"#{target.number}",
+        source=source.number,
+        target=target.number,
+        moved=moved,
+    )
+
+
+@_builds(EventKind.LINK)
+def build_link_changed(ticket: Ticket, actor: User | None, *, other: Ticket, linked: bool) -> TicketEvent:
+    """Marked as related to `other` (`new` names it) or no longer (`old` names it)."""
+    name = f"#{other.number}"
+    return _row(
+        ticket,
+        EventKind.LINK,
+        actor,
+        other=other.number,
+        old=None if linked else name,
+        new=name if linked else None,
+    )
+
+
+@_builds(EventKind.SPLIT)
+def build_split(ticket: Ticket, actor: User | None, *, source: Ticket, target: Ticket, message: Message) -> TicketEvent:
+    """A message of `source` became the new ticket `target` (written on both)."""
+    return _row(
+        ticket,
+        EventKind.SPLIT,
+        actor,
+        old=f"#{source.number}",
+        new=f"#{target.number}",
+        source=source.number,
+        target=target.number,
+        message_id=message.id,
+    )
+
+
+@_builds(EventKind.TAG)
+def build_tags_changed(ticket: Ticket, actor: User | None, *, added: str = "", removed: str = "") -> TicketEvent:
+    """A tag put on the ticket (`new`) or taken off (`old`)."""
+    return _row(ticket, EventKind.TAG, actor, old=removed or None, new=added or None)
+
+
 # --- writing ---------------------------------------------------------------------------------
+
+# Called with every event written, once the transaction that wrote it has committed (right
+# away outside a transaction; never if it rolls back): interfaces above the writers register
+# here from their AppConfig.ready() (chat.broadcast pushes the change to the pages that show
+# the ticket), so the writers import none of them. A hook that raises is logged and the
+# others still run: the change is committed by then.
+EVENT_HOOKS: list[Callable[[list[TicketEvent]], None]] = []
+
+
+def after_commit(events: Iterable[TicketEvent]) -> None:
+    """Hand written events to the EVENT_HOOKS when their transaction commits: each hook gets
+    the events of one write together (a sweep's batch is one call, not hundreds)."""
+    if not EVENT_HOOKS:
+        return
+    written = list(events)
+    if not written:
+        return
+    for hook in EVENT_HOOKS:
+        transaction.on_commit(functools.partial(hook, written), robust=True)
+
+
+def after_commit_taken(ticket: Ticket, agent: User, now: dt.datetime) -> None:
+    """The hooks of a take-next, whose statement wrote its events itself (who took the ticket,
+    and its new status): handed over as built in memory, without reading them back."""
+    after_commit(
+        [
+            TicketEvent(ticket=ticket, kind=EventKind.ASSIGN, actor=agent, created_at=now),
+            TicketEvent(ticket=ticket, kind=EventKind.STATUS, actor=agent, created_at=now),
+        ]
+    )
 
 
 def record(event: TicketEvent) -> TicketEvent:
@@ -317,6 +404,7 @@ def record(event: TicketEvent) -> TicketEvent:
     event.save(force_insert=True)
     if needs_dispatch(event.kind, event.actor, event.data):
         EventOutbox.objects.create(event=event)
+    after_commit([event])
     return event
 
 
@@ -326,6 +414,7 @@ def record_many(events: Iterable[TicketEvent]) -> list[TicketEvent]:
     outbox = [EventOutbox(event=event) for event in rows if needs_dispatch(event.kind, event.actor, event.data)]
     if outbox:
         EventOutbox.objects.bulk_create(outbox)
+    after_commit(rows)
     return rows
 
 
@@ -356,3 +445,7 @@ sla_noted = _recorded(build_sla_noted)
 sender_verified = _recorded(build_sender_verified)
 package_task_changed = _recorded(build_package_task_changed)
 incident_link_changed = _recorded(build_incident_link_changed)
+merged = _recorded(build_merged)
+link_changed = _recorded(build_link_changed)
+split = _recorded(build_split)
+tags_changed = _recorded(build_tags_changed)

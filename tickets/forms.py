@@ -1,4 +1,5 @@
 from django import forms
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from sla.models import Component
@@ -64,6 +65,8 @@ class AgentReplyForm(ReplyForm):
         initial=Message.Kind.PUBLIC,
     )
     wait_for_customer = forms.BooleanField(label=_("Wait for the customer's answer"), required=False)
+    # The last message the page showed: the reply is refused if someone wrote since (collision).
+    seen = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=0)
 
 
 class ReopenForm(forms.Form):
@@ -78,7 +81,8 @@ class TransferForm(forms.Form):
 
     def __init__(self, *args, lines=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["line"].choices = [(line.code, line.name) for line in lines]
+        # In the page's language, as the lines are named everywhere else (helpdesk_tags.localized).
+        self.fields["line"].choices = [(line.code, line.localized_name(get_language())) for line in lines]
 
 
 class PromiseForm(forms.Form):

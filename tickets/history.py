@@ -87,4 +87,7 @@ def change_text(event: TicketEvent) -> str:
         )
     if not old and not new:
         return ""
+    if event.kind in (EventKind.TAG, EventKind.LINK):
+        # Added or taken off: "+ vip", "− #100234".
+        return f"+ {new}" if new else f"− {old}"
     return f"{old or '—'} → {new or '—'}"

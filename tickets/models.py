@@ -1,9 +1,12 @@
 """Tickets, their messages, and the reply templates agents answer with."""
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVectorField
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Func, Value
-from django.db.models.functions import Now
+from django.db.models.functions import Least, Now
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -59,6 +62,32 @@ class Status(models.TextChoices):
 OPEN_STATUSES = (Status.NEW, Status.WAITING_AGENT, Status.IN_PROGRESS, Status.WAITING_CUSTOMER)
 
 
+# The workspace's computed orders (tickets.views_saved.SORTS), indexed over the open tickets.
+OPEN_URGENCY_RANK = models.Case(
+    models.When(urgency=Urgency.CRITICAL, then=models.Value(0)),
+    models.When(urgency=Urgency.HIGH, then=models.Value(1)),
+    default=models.Value(2),
+    output_field=models.IntegerField(),
+)
+OPEN_STATUS_RANK = models.Case(
+    *(models.When(status=value, then=models.Value(rank)) for rank, value in enumerate(Status.values)),
+    output_field=models.IntegerField(),
+)
+# The nearest deadline that counts now, as sla.display.nearest_deadline picks it (the resolution
+# clock runs in these statuses: sla.deadlines.RUNNING); PostgreSQL's LEAST skips the NULLs.
+OPEN_SLA_DUE = Least(
+    models.Case(
+        models.When(first_response_at__isnull=True, then=models.F("first_response_due")),
+        output_field=models.DateTimeField(),
+    ),
+    models.F("next_response_due"),
+    models.Case(
+        models.When(status__in=[Status.NEW, Status.WAITING_AGENT, Status.IN_PROGRESS], then=models.F("resolution_due")),
+        output_field=models.DateTimeField(),
+    ),
+)
+
+
 class PackageTask(models.TextChoices):
     """Paid administration packages: is this administration task inside the month's package?"""
 
@@ -93,6 +122,8 @@ class SystemReason(models.TextChoices):
     ACCESS_DATA_BY_EMAIL = "access_data_by_email", _("found in an e-mail and moved out of its text")
     # Resolved with a reply to every ticket linked to an incident (status.services).
     INCIDENT_RESOLVED = "incident_resolved", _("the incident it was linked to was resolved")
+    # A ticket merged into another (tickets.services.ticket_merge).
+    MERGED = "merged", _("merged into ticket #%(number)s")
 
 
 class Ticket(models.Model):
@@ -190,6 +221,19 @@ class Ticket(models.Model):
         help_text=_("False while nobody has shown they own the e-mail address the ticket was filed with."),
     )
     sender_verified_at = models.DateTimeField(_("sender verified at"), null=True, blank=True)
+    # Merged into another ticket (tickets.services.ticket_merge): closed, its messages and files
+    # moved to the survivor, its own history kept here.
+    merged_into = models.ForeignKey(
+        "self",
+        verbose_name=_("merged into"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="merged_tickets",
+    )
+    tags = models.ManyToManyField(
+        "Tag", through="TicketTag", related_name="tickets", verbose_name=_("tags"), blank=True
+    )
 
     class Meta:
         verbose_name = _("ticket")
@@ -209,6 +253,58 @@ class Ticket(models.Model):
                 include=["line", "assignee"],
                 condition=models.Q(status__in=OPEN_STATUSES),
                 name="tickets_open_activity",
+            ),
+            # The workspace's views and sorts over the open tickets (tickets.views_saved): every
+            # column their filters, scope and orders read, so the page's numbers come from the
+            # index alone (tickets.bulk_views.LateRowPaginator) and only twenty rows are fetched.
+            models.Index(
+                fields=["id"],
+                include=[
+                    "line",
+                    "assignee",
+                    "status",
+                    "urgency",
+                    "last_activity_at",
+                    "first_response_at",
+                    "first_response_due",
+                    "next_response_due",
+                    "resolution_due",
+                ],
+                condition=models.Q(status__in=OPEN_STATUSES),
+                name="tickets_open_workspace",
+            ),
+            # The open tickets in the orders the workspace sorts by that no column gives: the
+            # nearest deadline ("breaching today" reads a range of it), urgency and status.
+            # tickets.views_saved builds its ORDER BY from the same expressions.
+            models.Index(
+                OPEN_SLA_DUE.asc(nulls_last=True),
+                models.F("last_activity_at").desc(),
+                models.F("id").desc(),
+                condition=models.Q(status__in=OPEN_STATUSES),
+                name="tickets_open_due",
+            ),
+            # "My open" (by deadline): an agent's own open tickets, in that order.
+            models.Index(
+                models.F("assignee"),
+                OPEN_SLA_DUE.asc(nulls_last=True),
+                models.F("last_activity_at").desc(),
+                models.F("id").desc(),
+                condition=models.Q(status__in=OPEN_STATUSES),
+                name="tickets_open_assignee_due",
+            ),
+            models.Index(
+                OPEN_URGENCY_RANK,
+                models.F("last_activity_at").desc(),
+                models.F("id").desc(),
+                condition=models.Q(status__in=OPEN_STATUSES),
+                name="tickets_open_urgency",
+            ),
+            models.Index(
+                OPEN_STATUS_RANK,
+                models.F("last_activity_at").desc(),
+                models.F("id").desc(),
+                condition=models.Q(status__in=OPEN_STATUSES),
+                name="tickets_open_status",
             ),
             models.Index(
                 fields=["sla_next_check_at"],
@@ -256,6 +352,46 @@ class Message(models.Model):
         return f"{self.get_kind_display()} on #{self.ticket_id}"
 
 
+class TicketSearch(models.Model):
+    """A ticket's words for full-text search (tickets.search): its number, subject, description
+    and service, its customer's name, login and e-mail, the organisation, and every message,
+    each text in its own language (Russian or English stemming, by its letters).
+
+    Kept by database triggers (migration 0021), not by the services: every writer of tickets
+    and messages (the services, the take-next statement, the bulk loaders' COPY, a merge)
+    keeps it right without knowing of it. One row per ticket, so a search is one GIN index
+    and one predicate the planner weighs against the list's order.
+    """
+
+    ticket = models.OneToOneField(
+        Ticket,
+        verbose_name=_("ticket"),
+        on_delete=models.DO_NOTHING,  # the triggers delete the row with its ticket
+        primary_key=True,
+        related_name="search",
+        db_constraint=False,
+    )
+    # The ticket's line, customer and organisation, beside the words in the GIN index: a search
+    # reads only the matches of the user's lines, or of the customer's own tickets.
+    line_id = models.BigIntegerField(_("line"))
+    customer_id = models.BigIntegerField(_("customer"))
+    organisation_id = models.BigIntegerField(_("organisation"), null=True)
+    # Everything, internal notes included: what staff search.
+    document = SearchVectorField(_("words"))
+    # The same without the internal notes, for the customer; null while the ticket has no note.
+    customer_document = SearchVectorField(_("words the customer sees"), null=True)
+
+    class Meta:
+        verbose_name = _("search document")
+        verbose_name_plural = _("search documents")
+        indexes = [
+            GinIndex(fields=["line_id", "customer_id", "organisation_id", "document"], name="tickets_search_document")
+        ]
+
+    def __str__(self) -> str:
+        return f"search #{self.ticket_id}"
+
+
 class EventKind(models.TextChoices):
     CREATED = "created", _("Created")
     STATUS = "status", _("Status changed")
@@ -276,6 +412,11 @@ class EventKind(models.TextChoices):
     PACKAGE_TASK = "package_task", _("Administration package task")
     # Linked to or unlinked from a known problem (status.IncidentTicket); old/new name the incident.
     INCIDENT = "incident", _("Incident link")
+    # Tickets that belong together (tickets.services.ticket_merge, ticket_link, ticket_split) and tags.
+    MERGE = "merge", _("Merged")
+    LINK = "link", _("Related ticket")
+    SPLIT = "split", _("Split")
+    TAG = "tag", _("Tags changed")
 
 
 class TicketEvent(models.Model):
@@ -482,3 +623,155 @@ class ReplyTemplate(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+# --- tickets that belong together, tags and the workspace's saved views ------------------------
+
+
+class Tag(models.Model):
+    """A label agents put on tickets (lower case, no spaces), filtered on in the lists."""
+
+    name = models.CharField(_("name"), max_length=40, unique=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("tag")
+        verbose_name_plural = _("tags")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TicketTag(models.Model):
+    ticket = models.ForeignKey(Ticket, verbose_name=_("ticket"), on_delete=models.CASCADE, related_name="+")
+    tag = models.ForeignKey(Tag, verbose_name=_("tag"), on_delete=models.CASCADE, related_name="+", db_index=False)
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("added by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    added_at = models.DateTimeField(_("added at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("ticket tag")
+        verbose_name_plural = _("ticket tags")
+        constraints = [models.UniqueConstraint(fields=["tag", "ticket"], name="tickets_tag_unique")]
+
+    def __str__(self) -> str:
+        return f"#{self.ticket_id} {self.tag_id}"
+
+
+class TicketLink(models.Model):
+    """Two related tickets (the lower id first, so a pair is stored once)."""
+
+    first = models.ForeignKey(Ticket, verbose_name=_("ticket"), on_delete=models.CASCADE, related_name="+")
+    second = models.ForeignKey(Ticket, verbose_name=_("related ticket"), on_delete=models.CASCADE, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("linked by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("linked at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("related tickets")
+        verbose_name_plural = _("related tickets")
+        constraints = [
+            models.UniqueConstraint(fields=["first", "second"], name="tickets_link_unique"),
+            models.CheckConstraint(condition=models.Q(first__lt=models.F("second")), name="tickets_link_ordered"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.first_id} ~ #{self.second_id}"
+
+
+class SavedView(models.Model):
+    """A named list of the workspace: filters (validated JSON, tickets.views_saved) and an order.
+
+    Private to `created_by` when `line` is empty, otherwise shared with the line's members."""
+
+    name = models.CharField(_("name"), max_length=80)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("created by"), on_delete=models.CASCADE, related_name="saved_views"
+    )
+    line = models.ForeignKey(
+        "queues.Line",
+        verbose_name=_("shared with the line"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="saved_views",
+    )
+    filters = models.JSONField(_("filters"), default=dict, blank=True)
+    sort = models.CharField(_("order"), max_length=20, blank=True, default="")
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("saved view")
+        verbose_name_plural = _("saved views")
+        ordering = ["position", "name", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["created_by", "name"], condition=models.Q(line__isnull=True), name="tickets_view_private_name"
+            ),
+            models.UniqueConstraint(
+                fields=["line", "name"], condition=models.Q(line__isnull=False), name="tickets_view_shared_name"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class IdempotencyKey(models.Model):
+    """A ticket filed under a key its sender chose, so that sending the same request again files
+    nothing twice (tickets.idempotency): the API's `Idempotency-Key` header, the token of the
+    panel's new-ticket form. Written in the filing's transaction, with the answer the API gave;
+    kept for IDEMPOTENCY_KEY_HOURS."""
+
+    class Scope(models.TextChoices):
+        API = "api", _("API: Idempotency-Key")
+        PANEL_FORM = "panel_form", _("Control panel: the new-ticket form")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("sent by"), on_delete=models.CASCADE, related_name="+"
+    )
+    scope = models.CharField(_("where"), max_length=20, choices=Scope.choices)
+    key = models.CharField(_("key"), max_length=255)
+    fingerprint = models.CharField(_("request digest"), max_length=64, blank=True, default="")
+    # Empty only inside the filing's transaction: the key is written first, so that a second
+    # request with it waits for the first to commit and then finds its ticket.
+    ticket = models.ForeignKey(
+        Ticket, verbose_name=_("ticket"), on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    status_code = models.PositiveSmallIntegerField(_("answer's status"), default=201)
+    response = models.JSONField(_("answer"), null=True, blank=True, encoder=DjangoJSONEncoder)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("idempotency key")
+        verbose_name_plural = _("idempotency keys")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "scope", "key"], name="tickets_idempotency_key_once"),
+        ]
+        indexes = [models.Index(fields=["user", "created_at"], name="tickets_idem_user_created")]
+
+    def __str__(self) -> str:
+        return f"{self.scope}:{self.key}"

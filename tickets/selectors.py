@@ -9,7 +9,17 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from helpdesk.errors import NotFound
 from queues.models import Line, LineMembership
-from tickets.models import OPEN_STATUSES, Attachment, EventKind, Message, ReplyTemplate, Status, Ticket, TicketEvent
+from tickets.models import (
+    OPEN_STATUSES,
+    Attachment,
+    EventKind,
+    Message,
+    ReplyTemplate,
+    Status,
+    Ticket,
+    TicketEvent,
+    TicketLink,
+)
 
 
 def _customer_scope(user: User) -> Q:
@@ -76,9 +86,13 @@ def ticket_list(
     urgency: str | None = None,
     category: str | None = None,
     open_only: bool = False,
+    visible: QuerySet[Ticket] | None = None,
 ) -> QuerySet[Ticket]:
-    """A list page's tickets, newest activity first, with what the list shows loaded in bulk."""
-    tickets = tickets_visible_to(user).select_related("line", "assignee__agent_profile", "customer")
+    """A list page's tickets, newest activity first, with what the list shows loaded in bulk.
+    `visible`: `tickets_visible_to(user)` read already (a page of several lists reads the
+    user's lines once)."""
+    tickets = visible if visible is not None else tickets_visible_to(user)
+    tickets = tickets.select_related("line", "assignee__agent_profile", "customer__agent_profile")
     if status:
         tickets = tickets.filter(status=status)
     if open_only:
@@ -94,11 +108,11 @@ def ticket_list(
     elif assignee == "none":
         tickets = tickets.filter(assignee__isnull=True)
     if search:
-        search = search.strip()
-        if search.lstrip("#").isdigit():
-            tickets = tickets.filter(number=int(search.lstrip("#")))
-        else:
-            tickets = tickets.filter(subject__icontains=search)
+        # Full text (numbers too: `502` finds ticket 502 and those that mention 502). Imported
+        # here: tickets.search reads the scope from this module.
+        from tickets.search import matching
+
+        tickets = matching(tickets, user=user, text=search)
     return tickets.order_by("-last_activity_at", "-id")
 
 
@@ -235,3 +249,26 @@ def tickets_assigned_to(*, user: User, limit: int = 20) -> list[Ticket]:
         .select_related("line", "customer")
         .order_by("last_activity_at")[:limit]
     )
+
+
+def messages_since(*, ticket: Ticket, user: User, after: int) -> list[Message]:
+    """Messages written by someone other than `user` after the message `after` (an id; 0 for
+    the start), among those `user` may read: what a writer has not seen yet (collision warning)."""
+    messages = (
+        ticket.messages.filter(id__gt=after, author__isnull=False)
+        .exclude(author=user)
+        .select_related("author", "author__agent_profile")
+        .order_by("id")
+    )
+    if user.is_customer:
+        messages = messages.exclude(kind=Message.Kind.NOTE)
+    return list(messages)
+
+
+def ticket_related(*, ticket: Ticket, user: User) -> list[Ticket]:
+    """The tickets marked as related to this one (tickets.services.ticket_link) that the user may
+    see, and those merged into it, newest first."""
+    links = TicketLink.objects.filter(Q(first=ticket) | Q(second=ticket)).values_list("first_id", "second_id")
+    ids = {other for pair in links for other in pair if other != ticket.pk}
+    related = tickets_visible_to(user).filter(Q(pk__in=ids) | Q(merged_into=ticket)).select_related("line")
+    return list(related.order_by("-number")[:50])

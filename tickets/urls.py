@@ -1,7 +1,7 @@
 from django.urls import path
 
 from queues import views as queue_views
-from tickets import views
+from tickets import bulk_views, views
 
 panel_patterns = [
     path("", views.PanelTicketList.as_view(), name="panel-tickets"),
@@ -30,4 +30,13 @@ desk_patterns = [
     path("<int:number>/urgency/", views.DeskUrgency.as_view(), name="desk-ticket-urgency"),
     path("<int:number>/resolve/", views.DeskResolve.as_view(), name="desk-ticket-resolve"),
     path("<int:number>/reveal/", views.DeskReveal.as_view(), name="desk-ticket-reveal"),
+    path("bulk/", bulk_views.DeskBulk.as_view(), name="desk-tickets-bulk"),
+    path("views/", bulk_views.DeskSavedViewCreate.as_view(), name="desk-view-save"),
+    path("views/<int:pk>/delete/", bulk_views.DeskSavedViewDelete.as_view(), name="desk-view-delete"),
+    path("<int:number>/merge/", bulk_views.DeskMerge.as_view(), name="desk-ticket-merge"),
+    path("<int:number>/link/", bulk_views.DeskLink.as_view(), name="desk-ticket-link"),
+    path("<int:number>/unlink/", bulk_views.DeskUnlink.as_view(), name="desk-ticket-unlink"),
+    path("<int:number>/split/", bulk_views.DeskSplit.as_view(), name="desk-ticket-split"),
+    path("<int:number>/tag/", bulk_views.DeskTag.as_view(), name="desk-ticket-tag"),
+    path("<int:number>/untag/", bulk_views.DeskUntag.as_view(), name="desk-ticket-untag"),
 ]

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -16,11 +17,12 @@ from django.views import View
 
 from accounts.models import Role, User
 from accounts.permissions import AreaRequiredMixin
-from helpdesk.errors import DomainError, NotFound
+from accounts.selectors import customer_card
+from helpdesk.errors import Conflict, DomainError, NotFound
 from queues.models import Line
 from queues.selectors import boost_offers, ticket_standing
 from sla.selectors import line_clocks
-from tickets import selectors, services
+from tickets import bulk_views, idempotency, search, selectors, services
 from tickets.forms import (
     AccessDataForm,
     AgentReplyForm,
@@ -32,7 +34,7 @@ from tickets.forms import (
     TicketForm,
     TransferForm,
 )
-from tickets.models import Category, Status, Urgency
+from tickets.models import OPEN_STATUSES, IdempotencyKey, Status, Urgency
 from tickets.pagination import LOOKAHEAD_PAGES, LookaheadPaginator
 
 PAGE_SIZE = 20
@@ -109,6 +111,8 @@ class PanelTicketList(AreaRequiredMixin, View):
         filters = form.cleaned_data if form.is_valid() else {}
         tickets = selectors.ticket_list(user=request.user, search=filters.get("q"), status=filters.get("status"))
         page, query = _page(request, tickets)
+        if filters.get("q"):
+            page.object_list = search.highlight_page(user=request.user, text=filters["q"], tickets=page.object_list)
         return render(request, "tickets/panel_list.html", {"page": page, "query": query, "form": form})
 
 
@@ -116,14 +120,16 @@ class PanelTicketCreate(AreaRequiredMixin, View):
     area = "panel"
 
     def get(self, request):
-        return render(request, "tickets/panel_new.html", {"form": TicketForm()})
+        return render(request, "tickets/panel_new.html", {"form": TicketForm(), "form_token": uuid.uuid4().hex})
 
     def post(self, request):
         form = TicketForm(request.POST, request.FILES)
+        token = request.POST.get("form_token") or ""
         if form.is_valid():
             data = form.cleaned_data
-            try:
-                ticket = services.ticket_create(
+
+            def create():
+                return services.ticket_create(
                     customer=request.user,
                     subject=data["subject"],
                     body=data["body"],
@@ -134,12 +140,26 @@ class PanelTicketCreate(AreaRequiredMixin, View):
                     access_data=data["access_data"],
                     hardware_component=data["hardware_component"],
                 )
+
+            try:
+                if token:
+                    token = idempotency.clean_key(token, field="form_token")
+                    filed = idempotency.ticket_create_once(
+                        user=request.user, scope=IdempotencyKey.Scope.PANEL_FORM, key=token, create=create
+                    )
+                    ticket, again = filed.ticket, filed.replayed
+                else:
+                    ticket, again = create(), False
             except DomainError as error:
                 form.add_error(error.field if error.field in form.fields else None, error.message)
             else:
-                messages.success(request, _("Ticket #%(number)s is filed.") % {"number": ticket.number})
+                if again:
+                    messages.info(request, _("Ticket #%(number)s was filed already.") % {"number": ticket.number})
+                else:
+                    messages.success(request, _("Ticket #%(number)s is filed.") % {"number": ticket.number})
                 return redirect("panel-ticket", number=ticket.number)
-        return render(request, "tickets/panel_new.html", {"form": form}, status=400)
+        context = {"form": form, "form_token": token or uuid.uuid4().hex}
+        return render(request, "tickets/panel_new.html", context, status=400)
 
 
 class PanelTicketDetail(AreaRequiredMixin, View):
@@ -224,38 +244,14 @@ class PanelAccessData(TicketActionView):
 
 
 class DeskTicketList(AreaRequiredMixin, View):
+    """The workspace's list: a view (built in or saved) with its filters, the filters of the
+    form on top, an order from the whitelist of tickets.views_saved, the views' counts, and
+    the bulk actions (tickets.bulk_views)."""
+
     area = "desk"
 
     def get(self, request):
-        form = ListFilterForm(request.GET or None)
-        filters = form.cleaned_data if form.is_valid() else {}
-        line = request.GET.get("line") or None
-        assignee = request.GET.get("assignee") if request.GET.get("assignee") in ("me", "none") else None
-        urgency = request.GET.get("urgency") if request.GET.get("urgency") in Urgency.values else None
-        category = request.GET.get("category") if request.GET.get("category") in Category.values else None
-        open_only = request.GET.get("open", "1") == "1" and not filters.get("status")
-        tickets = selectors.ticket_list(
-            user=request.user,
-            search=filters.get("q"),
-            status=filters.get("status"),
-            line=line,
-            assignee=assignee,
-            urgency=urgency,
-            category=category,
-            open_only=open_only,
-        )
-        page, query = _page(request, tickets)
-        context = {
-            "page": page,
-            "query": query,
-            "form": form,
-            "lines": list(selectors.lines_for_agent(user=request.user)),
-            "selected": {"line": line, "assignee": assignee, "urgency": urgency, "category": category},
-            "urgencies": Urgency.choices,
-            "categories": Category.choices,
-            "open_only": open_only,
-        }
-        return render(request, "tickets/desk_list.html", context)
+        return bulk_views.workspace_list(request, page_number=_page_number)
 
 
 class DeskTicketCreate(AreaRequiredMixin, View):
@@ -333,7 +329,7 @@ class DeskLogCall(AreaRequiredMixin, View):
 class DeskTicketDetail(AreaRequiredMixin, View):
     area = "desk"
 
-    def get(self, request, number: int):
+    def get(self, request, number: int, draft=None, collision: str = ""):
         ticket = _get_ticket(request.user, number)
         can_work = selectors.can_work_ticket(request.user, ticket)
         templates = selectors.templates_for(ticket=ticket) if can_work else []
@@ -348,33 +344,64 @@ class DeskTicketDetail(AreaRequiredMixin, View):
             "history": selectors.ticket_history(ticket=ticket, user=request.user),
             "line_clocks": line_clocks(ticket=ticket),
             "templates": [(template, rendered[template.id]) for template in templates],
-            "reply_form": AgentReplyForm(),
             "transfer_form": TransferForm(lines=selectors.transfer_targets(ticket=ticket)),
             "promise_form": PromiseForm(),
             "has_access_data": hasattr(ticket, "secret"),
             "is_line_member": ticket.line.memberships.filter(user=request.user).exists(),
             "urgencies": Urgency.choices,
-            "standing": ticket_standing(ticket=ticket),
+            # A closed or solved ticket is out of the queue: no place, no weight, no re-queueing.
+            "standing": ticket_standing(ticket=ticket) if ticket.status in OPEN_STATUSES else None,
+            "customer_card": customer_card(viewer=request.user, customer=ticket.customer, exclude_ticket_id=ticket.id),
         }
+        # The reply carries the last message on the page; someone writing since stops it (DeskReply).
+        seen = context["thread"][-1].id if context["thread"] else 0
+        if draft is None:
+            context["reply_form"] = AgentReplyForm(initial={"seen": seen})
+        else:
+            # Refused: the draft again, now after the newest message, so that sending it again confirms it.
+            context["reply_form"] = AgentReplyForm({**draft.dict(), "seen": seen})
+        context["collision"] = collision
         return render(request, "tickets/desk_detail.html", context)
+
+
+class RepliedSince(Exception):
+    """A reply refused because someone wrote since its page was opened (DeskReply)."""
 
 
 class DeskReply(TicketActionView):
     area = "desk"
     success_message = gettext_noop("Saved.")
 
+    def post(self, request, number: int):
+        try:
+            return super().post(request, number)
+        except RepliedSince as refused:
+            # Nothing was sent: the page with the new messages, the draft kept under the warning.
+            collision = str(refused)
+            if request.FILES:
+                collision += " " + _("Attach your files again.")
+            response = DeskTicketDetail().get(request, number, draft=request.POST, collision=collision)
+            response.status_code = 409
+            return response
+
     def act(self, request, ticket):
         form = AgentReplyForm(request.POST, request.FILES)
         if not form.is_valid():
             raise DomainError(_("Write a message first."), field="body")
-        services.message_add(
-            ticket=ticket,
-            author=request.user,
-            body=form.cleaned_data["body"],
-            kind=form.cleaned_data["kind"],
-            wait_for_customer=form.cleaned_data["wait_for_customer"],
-            attachments=form.cleaned_data["attachments"],
-        )
+        try:
+            services.message_add(
+                ticket=ticket,
+                author=request.user,
+                body=form.cleaned_data["body"],
+                kind=form.cleaned_data["kind"],
+                wait_for_customer=form.cleaned_data["wait_for_customer"],
+                attachments=form.cleaned_data["attachments"],
+                seen=form.cleaned_data["seen"],
+            )
+        except Conflict as error:
+            if error.code == "replied_since":
+                raise RepliedSince(error.message) from error
+            raise
 
 
 class DeskTake(TicketActionView):

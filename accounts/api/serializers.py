@@ -19,6 +19,7 @@ class MeSerializer(serializers.ModelSerializer):
             "display_name",
             "role",
             "language",
+            "time_zone",
             "organisation",
         ]
         read_only_fields = fields
@@ -26,6 +27,10 @@ class MeSerializer(serializers.ModelSerializer):
 
 class LanguageSerializer(serializers.Serializer):
     language = serializers.CharField(max_length=8)
+
+
+class TimeZoneSerializer(serializers.Serializer):
+    time_zone = serializers.CharField(max_length=64, help_text=_("An IANA zone name, e.g. Asia/Tokyo."))
 
 
 class TokenRequestSerializer(serializers.Serializer):

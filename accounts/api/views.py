@@ -10,12 +10,13 @@ from accounts.api.serializers import (
     ApiTokenSerializer,
     LanguageSerializer,
     MeSerializer,
+    TimeZoneSerializer,
     TokenRequestSerializer,
     TokenSerializer,
 )
 from accounts.lockout import lockout_message
 from accounts.selectors import api_tokens_of
-from accounts.services import api_token_issue, api_token_revoke, user_set_language
+from accounts.services import api_token_issue, api_token_revoke, user_set_language, user_set_time_zone
 from helpdesk.errors import DomainError, TooManyRequests
 from helpdesk.throttling import ClientScopedRateThrottle
 
@@ -36,6 +37,17 @@ class LanguageView(APIView):
         serializer = LanguageSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         user = user_set_language(user=request.user, language=serializer.validated_data["language"])
+        return Response(MeSerializer(user).data)
+
+
+class TimeZoneView(APIView):
+    """Set the time zone the signed-in user reads and enters dates and times in on the pages."""
+
+    @extend_schema(request=TimeZoneSerializer, responses=MeSerializer)
+    def post(self, request):
+        serializer = TimeZoneSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = user_set_time_zone(user=request.user, time_zone=serializer.validated_data["time_zone"])
         return Response(MeSerializer(user).data)
 
 

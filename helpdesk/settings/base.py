@@ -66,6 +66,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # The reader's time zone (User.time_zone, else the browser's): helpdesk.timezones.
+    "helpdesk.timezones.TimeZoneMiddleware",
     "helpdesk.security.NoStoreMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -124,7 +126,16 @@ CACHES = {
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL]},
+        # redis-py gives up reading after 5 s by default, and channels-redis waits up to 5 s in
+        # BZPOPMIN for a message: an idle socket's consumer would die. A longer read timeout.
+        # Its pool also refuses (rather than waits) past 100 connections, which a burst of
+        # broadcasts from many sockets of one process reaches: a larger pool. All the sockets of
+        # one process share one inbox in Redis, and past `capacity` waiting messages a group send
+        # to it is silently dropped (channels' default, 100, is a few hundred sockets' burst).
+        "CONFIG": {
+            "hosts": [{"address": REDIS_URL, "socket_timeout": 15, "max_connections": 1000}],
+            "capacity": 10_000,
+        },
     }
 }
 
@@ -172,6 +183,9 @@ AXES_DISABLE_ACCESS_LOG = True
 # least recently used goes when a new one would pass the limit).
 API_TOKEN_TTL_DAYS = env.int("HELPDESK_API_TOKEN_TTL_DAYS", default=30)
 API_TOKENS_PER_USER = env.int("HELPDESK_API_TOKENS_PER_USER", default=20)
+# How long a ticket filed under an Idempotency-Key (or the new-ticket form's token) is given back
+# for the same key instead of filing another (tickets.idempotency).
+IDEMPOTENCY_KEY_HOURS = env.int("HELPDESK_IDEMPOTENCY_KEY_HOURS", default=24)
 
 # Password-reset e-mails per hour, per address asked for and per client address. Over either
 # limit the page answers as always and no e-mail goes out.
@@ -315,6 +329,9 @@ SPECTACULAR_SETTINGS = {
         "LineKindEnum": "queues.models.Line.Kind",
         "IncidentStateEnum": "status.models.IncidentState",
         "OpenIncidentStateEnum": "status.models.ACTIVE_STATE_CHOICES",
+        "ChatStatusEnum": "chat.models.ChatStatus",
+        "StatusEnum": "tickets.models.Status",
+        "ChatRatingEnum": "chat.models.Rating",
     },
 }
 

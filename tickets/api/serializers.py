@@ -19,8 +19,9 @@ from sla.display import commitment_text, nearest_deadline
 from sla.models import Component
 from tickets import history, selectors, services
 from tickets.markdown import render_markdown
-from tickets.models import Category, Channel, EventKind, Message, Status, TicketSecret, Urgency
+from tickets.models import Category, Channel, EventKind, Message, Status, Tag, Ticket, TicketSecret, Urgency
 from tickets.services import BODY_MAX, SUBJECT_MAX
+from tickets.views_saved import SORTS
 
 ACCESS_DATA_MAX = 10_000
 REASON_MAX = 1000
@@ -154,6 +155,15 @@ class TicketListItemSerializer(serializers.Serializer):
         ),
     )
 
+    # Output only and staff only, as `customer`.
+    tags = serializers.SlugRelatedField(
+        many=True,
+        slug_field="name",
+        required=False,
+        queryset=Tag.objects.none(),
+        help_text=_("The ticket's tags; present only for support staff."),
+    )
+
     def get_assignee(self, ticket) -> str | None:
         return _display_name(ticket.assignee)
 
@@ -163,12 +173,16 @@ class TicketListItemSerializer(serializers.Serializer):
         return SlaDeadlineSerializer(deadline).data if deadline else None
 
     def to_representation(self, instance):
-        data = super().to_representation(instance)
         user = _caller(self)
+        if (user is None or not user.is_support_staff) and "tags" in self.fields:
+            # Not read at all for a customer: a serializer serves one caller (a list, its child).
+            self.fields.pop("tags")
+        data = super().to_representation(instance)
         if user is None or not user.is_support_staff:
             data.pop("customer", None)
             data.pop("sender_verified", None)
             data.pop("sender_verified_at", None)
+            data.pop("tags", None)
         return data
 
 
@@ -196,6 +210,24 @@ class TicketDetailSerializer(TicketListItemSerializer):
         allow_null=True,
         help_text=_("When the sender of a feedback-form ticket used the mailed link. Present only for support staff."),
     )
+
+    merged_into = serializers.SerializerMethodField(
+        help_text=_("Number of the ticket this one was merged into, or null.")
+    )
+    related = serializers.SerializerMethodField(
+        help_text=_("Numbers of the related tickets and of those merged into this one; present only for support staff.")
+    )
+
+    def get_merged_into(self, ticket) -> int | None:
+        if ticket.merged_into_id is None:
+            return None
+        return Ticket.objects.filter(pk=ticket.merged_into_id).values_list("number", flat=True).first()
+
+    def get_related(self, ticket) -> list[int]:
+        user = _caller(self)
+        if user is None or not user.is_support_staff:
+            return []
+        return [other.number for other in selectors.ticket_related(ticket=ticket, user=user)]
 
     @extend_schema_field(SlaSerializer)
     def get_sla(self, ticket):
@@ -295,10 +327,30 @@ class TicketListQuerySerializer(serializers.Serializer):
         choices=[("me", "me"), ("none", "none")], required=False, help_text=_("`me`: mine; `none`: unassigned.")
     )
     q = serializers.CharField(
-        required=False, max_length=200, help_text=_("A ticket number (`123456` or `#123456`) or words of the subject.")
+        required=False,
+        max_length=200,
+        help_text=_(
+            "Full-text search, as `GET /api/v1/tickets/search/` (which also says what matched): words of the "
+            "subject, messages, customer, organisation or service in Russian or English, numbers and IP "
+            "addresses; a ticket number finds that ticket and those that mention it."
+        ),
     )
     search = serializers.CharField(required=False, max_length=200, help_text=_("The same as `q`."))
     open = serializers.BooleanField(required=False, default=False, help_text=_("Only tickets not yet resolved."))
+    tag = serializers.CharField(required=False, max_length=40, help_text=_("Only tickets with this tag (staff)."))
+    view = serializers.CharField(
+        required=False,
+        max_length=20,
+        help_text=_(
+            "A saved view (its id) or a built-in one (`my-open`, `breaching-today`, `waiting-customer`): its "
+            "filters and order, the other parameters on top (staff)."
+        ),
+    )
+    sort = serializers.ChoiceField(
+        choices=[(key, key) for name in SORTS for key in (name, f"-{name}")],
+        required=False,
+        help_text=_("The order: a key, `-` before it for descending (staff). Default `-activity`."),
+    )
 
 
 class FileListField(serializers.ListField):
@@ -369,6 +421,17 @@ class TicketMessageCreateSerializer(serializers.Serializer):
         default=False, help_text=_("Staff: after this reply the ticket waits for the customer.")
     )
     attachments = FileListField()
+    seen = serializers.IntegerField(
+        min_value=0,
+        max_value=2**63 - 1,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text=_(
+            "The id of the last message the writer has read (0: none). When someone else wrote "
+            "since, nothing is written and the answer is 409 `replied_since`."
+        ),
+    )
 
 
 class ReleaseSerializer(serializers.Serializer):

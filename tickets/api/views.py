@@ -10,7 +10,7 @@ from functools import partial
 from django.http import FileResponse
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.generics import GenericAPIView
 from rest_framework.negotiation import BaseContentNegotiation
@@ -21,7 +21,7 @@ from rest_framework.views import APIView
 from accounts.models import Role, User
 from accounts.permissions import IsSupportStaff
 from helpdesk.errors import DomainError, PermissionDenied
-from tickets import selectors, services
+from tickets import idempotency, selectors, services, views_saved
 from tickets.api import serializers as s
 from tickets.pagination import LookaheadPaginator
 
@@ -93,6 +93,27 @@ class TicketView(APIView):
         return Response(s.TicketDetailSerializer(ticket, context=context).data, status=status_code)
 
 
+def _workspace_list(user, query):
+    """The list by a saved or built-in view, a tag or an order (tickets.views_saved), the other
+    parameters on top of the view's filters. Views and tags are the staff's."""
+    if (query.get("view") or query.get("tag")) and not user.is_support_staff:
+        raise PermissionDenied(_("Only support staff use views and tags."))
+    view = views_saved.view_get(user=user, key=query["view"]) if query.get("view") else None
+    asked = {
+        "status": query.get("status"),
+        "line": query.get("line"),
+        "q": query.get("q") or query.get("search"),
+        "assignee": query.get("assignee"),
+        "urgency": query.get("urgency"),
+        "category": query.get("category"),
+        "tag": query.get("tag"),
+        "open": query["open"] or None,
+    }
+    filters = {**(views_saved.filters_clean(view.filters) if view else {}), **views_saved.filters_clean(asked)}
+    sort = query.get("sort") or (view.sort if view else "")
+    return views_saved.workspace_tickets(user=user, filters=filters, sort=sort)
+
+
 class TicketListView(GenericAPIView):
     """The caller's tickets (customers: their own; agents: their lines'; managers: all)."""
 
@@ -107,16 +128,21 @@ class TicketListView(GenericAPIView):
     )
     def get(self, request):
         query = validated(s.TicketListQuerySerializer, request.query_params, request)
-        tickets = selectors.ticket_list(
-            user=request.user,
-            status=query.get("status"),
-            line=query.get("line"),
-            search=query.get("q") or query.get("search"),
-            assignee=query.get("assignee"),
-            urgency=query.get("urgency"),
-            category=query.get("category"),
-            open_only=query["open"],
-        )
+        if query.get("view") or query.get("tag") or query.get("sort"):
+            tickets = _workspace_list(request.user, query)
+        else:
+            tickets = selectors.ticket_list(
+                user=request.user,
+                status=query.get("status"),
+                line=query.get("line"),
+                search=query.get("q") or query.get("search"),
+                assignee=query.get("assignee"),
+                urgency=query.get("urgency"),
+                category=query.get("category"),
+                open_only=query["open"],
+            )
+        if request.user.is_support_staff:
+            tickets = tickets.prefetch_related("tags")
         page = self.paginate_queryset(tickets)
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
@@ -126,11 +152,40 @@ class TicketListView(GenericAPIView):
         summary="Open a ticket",
         description="Customers open tickets for themselves. Support staff file on a customer's behalf by "
         "giving `customer` (a username) and, optionally, the `channel` the request came by. "
-        "Send multipart/form-data to attach files.",
+        "Send multipart/form-data to attach files. Give an `Idempotency-Key` header (a UUID, say) to "
+        "send the request again safely after a lost answer: the ticket is filed once and the same answer "
+        "comes back (with `Idempotent-Replayed: true`) for a day.",
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                OpenApiTypes.STR,
+                OpenApiParameter.HEADER,
+                required=False,
+                description="Any 1 to 255 visible ASCII characters chosen by the client, new for each new "
+                "ticket. The same key with a different request is a 409 `idempotency_key_reused`.",
+            )
+        ],
         request=s.TicketCreateSerializer,
         responses={201: s.TicketDetailSerializer, 400: ERRORS[400], 403: ERRORS[403]},
     )
     def post(self, request):
+        key = request.headers.get("Idempotency-Key")
+        if key is None:
+            return Response(self.answer(self.file(request), request), status=status.HTTP_201_CREATED)
+        key = idempotency.clean_key(key, field="Idempotency-Key")
+        filed = idempotency.ticket_create_once(
+            user=request.user,
+            scope="api",
+            key=key,
+            fingerprint=idempotency.request_fingerprint(request.data),
+            create=lambda: self.file(request),
+            answer=lambda ticket: self.answer(ticket, request),
+        )
+        headers = {"Idempotent-Replayed": "true"} if filed.replayed else None
+        return Response(filed.response, status=filed.status_code, headers=headers)
+
+    def file(self, request):
+        """File the ticket the request describes."""
         data = validated(s.TicketCreateSerializer, request.data, request)
         user = request.user
         if user.is_customer:
@@ -152,8 +207,11 @@ class TicketListView(GenericAPIView):
             hardware_component=data["hardware_component"],
             attachments=data["attachments"],
         )
-        context = {"request": request}
-        return Response(s.TicketDetailSerializer(ticket, context=context).data, status=status.HTTP_201_CREATED)
+        return ticket
+
+    @staticmethod
+    def answer(ticket, request) -> dict:
+        return s.TicketDetailSerializer(ticket, context={"request": request}).data
 
 
 class TicketDetailView(TicketView):
@@ -197,6 +255,7 @@ class TicketMessagesView(TicketView):
             kind=data["kind"],
             wait_for_customer=data["wait_for_customer"],
             attachments=data["attachments"],
+            seen=data["seen"],
         )
         body = s.TicketMessageSerializer(message, context={"request": request}).data
         return Response(body, status=status.HTTP_201_CREATED)

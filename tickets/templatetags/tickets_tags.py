@@ -4,7 +4,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
 from queues.policy import WEIGHT_PART_LABELS
-from sla.display import commitment_text, nearest_deadline
+from sla.display import clock_note, commitment_text, nearest_deadline
 from tickets import history
 from tickets.markdown import render_markdown
 
@@ -75,6 +75,12 @@ def weight_label(name: str) -> str:
 @register.filter
 def sla_commitment(ticket) -> str:
     return commitment_text(ticket)
+
+
+@register.filter
+def sla_clock(ticket) -> str:
+    """When the nearest deadline falls, in the reader's zone, and whether only working hours count."""
+    return clock_note(ticket)
 
 
 @register.filter

@@ -155,7 +155,7 @@ def test_the_services_write_the_helpdesks_own_reasons_as_codes_each_with_a_trans
         assert not re.findall(r'reason(?:=| or )"([^"]+)"', source), module
         assert not re.findall(r'reason_code="([^"]+)"', source), module
     for code in SystemReason:
-        params = {"target": "resolution", "minutes": 30, "address": "support@example.com"}
+        params = {"target": "resolution", "minutes": 30, "address": "support@example.com", "number": 100234}
         english = in_language("en", events.render_reason, code, params)
         assert in_language("ru", events.render_reason, code, params) != english, code
     # Events written before the codes keep reading in the reader's language.

@@ -90,7 +90,9 @@ def test_list_pages_use_a_fixed_number_of_queries(client, customer, agent, line,
     with django_assert_max_num_queries(8):
         assert client.get(reverse("panel-tickets")).status_code == 200
     client.force_login(agent)
-    with django_assert_max_num_queries(10):
+    # The workspace's list also reads the saved views, their counts (one statement for all), the
+    # tags and the lines of its bulk bar; the page itself is read in two steps (LateRowPaginator).
+    with django_assert_max_num_queries(14):
         assert client.get(reverse("desk-tickets")).status_code == 200
 
 
