@@ -562,7 +562,10 @@ def prepare(notification_ids: Sequence[int]) -> dict[int, Notification]:
     rows = {
         row.id: row
         for row in Notification.objects.select_related(
-            "ticket__customer", "ticket__line", "event__actor", "recipient"
+            "ticket__customer__agent_profile",
+            "ticket__line",
+            "event__actor__agent_profile",
+            "recipient__agent_profile",
         ).filter(id__in=list(notification_ids), status=Notification.Status.QUEUED)
     }
     if not rows:
