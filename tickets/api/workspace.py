@@ -53,7 +53,9 @@ class SavedViewSerializer(serializers.Serializer):
     )
     mine = serializers.BooleanField(read_only=True, help_text=_("Whether the caller made it."))
     count = serializers.IntegerField(
-        read_only=True, required=False, help_text=_("Matching tickets, counted up to 100.")
+        read_only=True,
+        allow_null=True,
+        help_text=_("Matching tickets, counted up to 100; null where the answer does not count them."),
     )
 
 
@@ -67,8 +69,7 @@ def _view_data(view: views_saved.ViewEntry, user, count: int | None = None) -> d
         "line": view.shared_line.code if view.shared_line else None,
         "mine": bool(view.saved and view.saved.created_by_id == user.id),
     }
-    if count is not None:
-        data["count"] = count
+    data["count"] = count
     return data
 
 
