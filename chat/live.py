@@ -31,6 +31,7 @@ import asyncio
 import json
 import logging
 import time
+from abc import ABCMeta, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -85,7 +86,7 @@ class Bucket:
         return True
 
 
-class LiveConsumer(AsyncJsonWebsocketConsumer):
+class LiveConsumer(AsyncJsonWebsocketConsumer, metaclass=ABCMeta):
     """What the three sockets share: who may connect, the groups, the frame checks."""
 
     async def connect(self) -> None:
@@ -107,9 +108,9 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         await self.accept()
         await self.joined_groups()
 
+    @abstractmethod
     async def allowed_groups(self) -> list[str] | None:
         """The groups to join, or None to refuse."""
-        raise NotImplementedError
 
     async def joined_groups(self) -> None:
         """Once accepted."""

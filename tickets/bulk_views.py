@@ -5,6 +5,7 @@ calls one orchestrator, service or selector, and says what happened."""
 from __future__ import annotations
 
 import json
+from abc import ABCMeta, abstractmethod
 from typing import Any
 from urllib.parse import urlencode
 
@@ -291,14 +292,15 @@ class DeskSavedViewDelete(AreaRequiredMixin, View):
 # --- one ticket: merge, link, split, tags -----------------------------------------------------------
 
 
-class _TicketAction(AreaRequiredMixin, View):
+class _TicketAction(AreaRequiredMixin, View, metaclass=ABCMeta):
     """POST on one ticket of the workspace: run the service, say what happened, go back."""
 
     area = "desk"
     success_message = ""
 
-    def act(self, request, ticket):  # pragma: no cover - every subclass defines it
-        raise NotImplementedError
+    @abstractmethod
+    def act(self, request, ticket):
+        """Run the service on the ticket."""
 
     def post(self, request, number: int):
         try:
