@@ -11,7 +11,6 @@ policy modules below (queues.policy, sla.deadlines), the events from tickets.eve
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import re
 import uuid
@@ -1162,36 +1161,6 @@ def ticket_sla_escalate(*, ticket: Ticket, minutes: int, policy: QueuePolicy | N
 def ticket_sla_checked(*, ticket: Ticket) -> None:
     """The ticket's next check after the sweep acted on it (sla.deadlines.next_check)."""
     Ticket.objects.filter(id=ticket.id).update(sla_next_check_at=ticket.sla_next_check_at)
-
-
-def tickets_sla_checked(*, tickets: list[Ticket], notes: list[TicketEvent]) -> None:
-    """The sweep's bulk write for many tickets: its notes (built by tickets.events), then each
-    ticket's next check and any escalation's head start set on it in memory
-    (queues.policy.queue_escalate), in one statement: a bulk_update builds a CASE per field
-    and ticket, and compiling it costs more than running it."""
-    if any(note.kind != EventKind.SLA for note in notes):
-        raise ValueError("the sweep writes only SLA notes")
-    events.record_many(notes)
-    if not tickets:
-        return
-    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
-        cursor.execute(
-            f"""
-            UPDATE {Ticket._meta.db_table} AS ticket
-            SET sla_next_check_at = checked.next_check, credit_minutes = checked.credit,
-                weight_parts = checked.parts, virtual_time = checked.virtual_time
-            FROM unnest(%s::bigint[], %s::timestamptz[], %s::integer[], %s::jsonb[], %s::timestamptz[])
-                AS checked (id, next_check, credit, parts, virtual_time)
-            WHERE ticket.id = checked.id
-            """,  # noqa: S608 - the table name is the model's
-            [
-                [ticket.id for ticket in tickets],
-                [ticket.sla_next_check_at for ticket in tickets],
-                [ticket.credit_minutes for ticket in tickets],
-                [json.dumps(ticket.weight_parts) for ticket in tickets],
-                [ticket.virtual_time for ticket in tickets],
-            ],
-        )
 
 
 # --- tags ------------------------------------------------------------------------------------
