@@ -9,7 +9,7 @@ EMBEDDED := $(PY) -m helpdesk.embedded
 TEST_DATA_DIR ?= .data/test
 PYTEST_ARGS ?=
 
-.PHONY: run test test-fast lint format bench install messages compile-messages clean-data
+.PHONY: run test test-fast lint format bench bench-peer install messages compile-messages clean-data
 
 run: $(STAMP)
 	$(EMBEDDED) run
@@ -22,7 +22,7 @@ test: $(STAMP)
 	DJANGO_SETTINGS_MODULE=helpdesk.settings.test $(EMBEDDED) exec --data-dir $(TEST_DATA_DIR) -- \
 		$(PY) manage.py makemigrations --check --dry-run
 	DJANGO_SETTINGS_MODULE=helpdesk.settings.test $(EMBEDDED) exec --data-dir $(TEST_DATA_DIR) -- \
-		$(PY) -m pytest $(PYTEST_ARGS)
+		$(PY) -m tests.split $(PYTEST_ARGS)
 
 # The same without the tests marked `slow` (those that start servers or processes: the embedded
 # run, a Celery worker, a browser, fresh interpreters), for a quick check while working.
@@ -33,6 +33,14 @@ bench: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[dev,bench]'
 	DJANGO_SETTINGS_MODULE=helpdesk.settings.local $(EMBEDDED) exec --data-dir .data/bench -- \
 		$(PY) -m bench $(BENCH_ARGS)
+
+# Side by side with django-helpdesk (installed from PyPI into .data/peer/venv): the same data set in
+# both, both served as deployed and loaded with wrk; writes the `peer` section of docs/benchmarks.md.
+# A quick check: make bench-peer BENCH_PEER_ARGS="--peer-tickets 2000".
+bench-peer: $(STAMP)
+	$(PY) -m pip install --quiet -e '.[dev,bench]'
+	DJANGO_SETTINGS_MODULE=helpdesk.settings.local $(EMBEDDED) exec --data-dir .data/bench -- \
+		$(PY) -m bench.peer $(BENCH_PEER_ARGS)
 
 install: $(STAMP)
 

@@ -6,6 +6,7 @@ used in `X-Upstream`) and each web process directly, so that "the other process"
 left to the balancer. The stack is started once for the module (`tests.stack.two_process_stack`,
 which other tests reuse for what runs across processes, such as chats between sockets)."""
 
+import asyncio
 import datetime as dt
 import http.client
 import json
@@ -234,3 +235,72 @@ def test_nothing_is_kept_in_a_process(stack, line, customer, settings):
         )
         assert status == 429, (web.name, status, body[:300])
         assert json.loads(body)["error"] == "locked_out"
+
+
+async def _chat_socket(port: int, chat_id: int, *, token: str | None = None, cookie: str | None = None):
+    import websockets
+
+    socket = await websockets.connect(
+        f"ws://{HOST}:{port}/ws/chat/",
+        origin=f"http://{HOST}:{port}",
+        additional_headers={"Cookie": cookie} if cookie else {},
+        open_timeout=60,
+    )
+    assert json.loads(await socket.recv())["type"] == "hello"
+    await socket.send(
+        json.dumps({"type": "join", "chat": chat_id, "last_seq": 0, **({"token": token} if token else {})})
+    )
+    while (frame := json.loads(await asyncio.wait_for(socket.recv(), 60)))["type"] != "joined":
+        assert frame["type"] != "error", frame
+    return socket
+
+
+async def _next_message(socket, client_id: str) -> dict:
+    while True:
+        frame = json.loads(await asyncio.wait_for(socket.recv(), 60))
+        if frame["type"] == "message" and frame["message"]["client_id"] == client_id:
+            return frame["message"]
+
+
+def test_a_chat_between_sockets_on_different_processes(stack, line):
+    """The visitor's socket is on one web process, the agent's on the other: each message is
+    stored once and reaches the other side through the Redis channel layer; so does a third
+    socket opened through nginx."""
+    from chat import services as chat_services
+    from chat.models import ChatMessage, ChatSettings
+    from chat.policy import Participant, sign_visitor
+
+    ChatSettings.objects.create(line=line, bot_enabled=False)
+    agent = AgentFactory(username="chat-agent-two")
+    line.memberships.create(user=agent)
+    started = chat_services.chat_start(user=None, name="Visitor", email="visitor@example.com")
+    visitor = Participant(visitor_chat=started.chat.pk, visitor_key=started.chat.visitor_key)
+    chat_services.chat_handoff(chat_id=started.chat.pk, who=visitor)
+    chat = chat_services.chat_accept(chat_id=started.chat.pk, who=Participant(user=agent))
+    one, two = stack.webs
+    session = log_in(two.port, "chat-agent-two")
+
+    async def converse():
+        widget = await _chat_socket(one.port, chat.pk, token=sign_visitor(chat))
+        console = await _chat_socket(two.port, chat.pk, cookie=session)
+        watcher = await _chat_socket(stack.proxy.port, chat.pk, cookie=session)
+        try:
+            send = {"type": "send", "chat": chat.pk, "client_id": "visitor-1", "body": "Hello from process one"}
+            await widget.send(json.dumps(send))
+            seen = await _next_message(console, "visitor-1")
+            assert seen["body"] == "Hello from process one"
+            assert (await _next_message(watcher, "visitor-1"))["seq"] == seen["seq"]
+            send = {"type": "send", "chat": chat.pk, "client_id": "agent-1", "body": "Hello from process two"}
+            await console.send(json.dumps(send))
+            assert (await _next_message(widget, "agent-1"))["body"] == "Hello from process two"
+        finally:
+            for socket in (widget, console, watcher):
+                await socket.close()
+
+    asyncio.run(converse())
+    stored = list(
+        ChatMessage.objects.filter(chat=chat, client_id__in=["visitor-1", "agent-1"]).values_list(
+            "client_id", flat=True
+        )
+    )
+    assert sorted(stored) == ["agent-1", "visitor-1"]
