@@ -17,7 +17,12 @@ class ApiTokenAuthentication(TokenAuthentication):
     keyword = "Token"
 
     def authenticate_credentials(self, key):
-        token = ApiToken.objects.select_related("user").filter(key_digest=api_token_digest(key)).first()
+        # With what the answers read of the caller: the display name, a customer's profile and plan.
+        token = (
+            ApiToken.objects.select_related("user__agent_profile", "user__customer_profile__support_plan")
+            .filter(key_digest=api_token_digest(key))
+            .first()
+        )
         if token is None:
             raise exceptions.AuthenticationFailed(_("Invalid token."))
         now = timezone.now()

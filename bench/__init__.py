@@ -21,4 +21,5 @@ BENCHMARK_MODULES = (
     "bench.status",
     "bench.chat",
     "bench.outbox",
+    "bench.day",
 )

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import collections
 import datetime as dt
+import logging
 import os
 import random
 import signal
@@ -182,6 +183,9 @@ def run(args: argparse.Namespace) -> Result:
     print(f"  backlog of {events:,} events made in {time.monotonic() - started:.0f}s: {dict(kinds)}", flush=True)
 
     sink = Sink()
+    # aiosmtpd logs every SMTP command at INFO (a dozen lines an e-mail): the receiver's own
+    # cost, in this process on the same two cores as the worker, not the helpdesk's.
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]

@@ -34,6 +34,10 @@ from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from channels_redis.core import RedisChannelLayer
+from channels_redis.pubsub import RedisPubSubChannelLayer
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 
 from queues.models import Line
 from tickets.models import EventKind, Message, TicketEvent
@@ -42,6 +46,12 @@ logger = logging.getLogger(__name__)
 
 SEND_TIMEOUT_SECONDS = 2.0
 PAUSE_SECONDS = 10.0
+# How long the lines' ids by code are kept (`_line_ids`).
+LINE_IDS_SECONDS = 60.0
+# Group sends in flight at once (each holds a Redis connection while it runs).
+SEND_CONCURRENCY = 16
+# From this many messages on, the groups nobody is in are found first and skipped (`_listened`).
+LISTENED_CHECK_FROM = 8
 
 # What the customer's page hears about (never notes, files, access data, the SLA's notes...).
 PANEL_KINDS = frozenset(
@@ -93,6 +103,33 @@ def queue_group(line_id: int) -> str:
     return f"live.queue.{line_id}"
 
 
+class _LineIds:
+    """Lines' ids by code, for the old line of a transfer: kept for LINE_IDS_SECONDS, forgotten
+    when this process saves or deletes a line, and read again for a code not among them, so
+    that a write transferring tickets costs no query."""
+
+    lock = threading.Lock()
+    read_at = 0.0
+    ids: dict[str, int] = {}
+
+
+@receiver([post_save, post_delete], sender=Line, dispatch_uid="chat.broadcast.line_ids")
+def _lines_changed(**kwargs: Any) -> None:
+    with _LineIds.lock:
+        _LineIds.ids, _LineIds.read_at = {}, 0.0
+
+
+def _line_ids(codes: set[str]) -> dict[str, int]:
+    with _LineIds.lock:
+        fresh = time.monotonic() - _LineIds.read_at < LINE_IDS_SECONDS
+        known = dict(_LineIds.ids) if fresh else {}
+    if codes - known.keys():
+        known = dict(Line.objects.values_list("code", "id"))
+        with _LineIds.lock:
+            _LineIds.ids, _LineIds.read_at = known, time.monotonic()
+    return {code: known[code] for code in codes if code in known}
+
+
 class _Pause:
     """Until when sending is skipped after the channel layer failed."""
 
@@ -135,11 +172,75 @@ def messages_for(event: TicketEvent, line_ids: dict[str, int] | None = None) -> 
     return sent
 
 
+async def _listened(layer, messages: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, dict[str, Any]]]:
+    """The messages whose group someone is in, found with one pipelined round trip per Redis
+    host instead of a send to each group.
+
+    A group send costs a round trip (two with `RedisChannelLayer`) even to a group nobody is in,
+    and most groups of a large write (a sweep's batch: the pages of hundreds of tickets) have
+    nobody. A page that joins between this read and the send misses the notice, as it would had
+    it joined just after the send: the write committed before either, so its first read shows
+    it. With a layer this does not know, or when the read fails, every message is sent."""
+    if len(messages) < LISTENED_CHECK_FROM:
+        return messages
+    groups = list(dict.fromkeys(group for group, _message in messages))
+    try:
+        if isinstance(layer, RedisPubSubChannelLayer):
+            listened = await _listened_pubsub(layer, groups)
+        elif isinstance(layer, RedisChannelLayer):
+            listened = await _listened_sorted_sets(layer, groups)
+        else:
+            return messages
+    except Exception:  # an internal of channels-redis changed, or Redis failed: send them all
+        logger.warning("live updates: could not tell which groups are listened to", exc_info=True)
+        return messages
+    return [(group, message) for group, message in messages if group in listened]
+
+
+async def _listened_pubsub(layer: RedisPubSubChannelLayer, groups: list[str]) -> set[str]:
+    """A group is a Redis channel its processes subscribe to: PUBSUB NUMSUB counts them."""
+    loop_layer = layer._get_layer()
+    by_shard: dict[int, tuple[Any, dict[str, str]]] = {}
+    for group in groups:
+        channel = loop_layer._get_group_channel_name(group)
+        shard = loop_layer._get_shard(channel)
+        by_shard.setdefault(id(shard), (shard, {}))[1][channel] = group
+    listened: set[str] = set()
+    for shard, channels in by_shard.values():
+        shard._ensure_redis()
+        for name, subscribers in await shard._redis.pubsub_numsub(*channels):
+            if subscribers:
+                listened.add(channels[name.decode() if isinstance(name, bytes) else name])
+    return listened
+
+
+async def _listened_sorted_sets(layer: RedisChannelLayer, groups: list[str]) -> set[str]:
+    """A group is a sorted set of its channels: ZCARD, pipelined per host."""
+    by_host: dict[int, list[str]] = {}
+    for group in groups:
+        by_host.setdefault(layer.consistent_hash(group), []).append(group)
+    listened: set[str] = set()
+    for index, names in by_host.items():
+        async with layer.connection(index).pipeline(transaction=False) as pipe:
+            for name in names:
+                pipe.zcard(layer._group_key(name))
+            sizes = await pipe.execute()
+        listened.update(name for name, size in zip(names, sizes, strict=True) if size)
+    return listened
+
+
 async def _send(layer, messages: list[tuple[str, dict[str, Any]]]) -> None:
-    await asyncio.wait_for(
-        asyncio.gather(*(layer.group_send(group, message) for group, message in messages)),
-        timeout=SEND_TIMEOUT_SECONDS,
-    )
+    async def sent() -> None:
+        # A bounded number at a time: each group send in flight holds a connection of its own.
+        room = asyncio.Semaphore(SEND_CONCURRENCY)
+
+        async def one(group: str, message: dict[str, Any]) -> None:
+            async with room:
+                await layer.group_send(group, message)
+
+        await asyncio.gather(*(one(group, message) for group, message in await _listened(layer, messages)))
+
+    await asyncio.wait_for(sent(), timeout=SEND_TIMEOUT_SECONDS)
 
 
 def _loop_running() -> bool:
@@ -182,7 +283,7 @@ def publish(events: list[TicketEvent]) -> None:
     seen: set[str] = set()
     try:
         old_lines = {event.data.get("old") for event in events if event.kind == EventKind.TRANSFER}
-        line_ids = dict(Line.objects.filter(code__in=old_lines - {None}).values_list("code", "id")) if old_lines else {}
+        line_ids = _line_ids(old_lines - {None}) if old_lines else {}
     except Exception:
         logger.exception("live updates not built")
         return

@@ -66,7 +66,7 @@ class RateLimited(DomainError):
 
 @_in_a_thread
 def _settings() -> ChatSettings:
-    return ChatSettings.current()
+    return ChatSettings.cached()
 
 
 @_in_a_thread
@@ -97,14 +97,38 @@ def _console(user):
     return lines, waiting, mine
 
 
-@_in_a_thread
-def _call(function, kwargs):
+def _collecting(function, kwargs):
     sink: list[tuple[str, dict]] = []
     token = services.PUBLISH_SINK.set(sink)
     try:
         return function(**kwargs), sink
     finally:
         services.PUBLISH_SINK.reset(token)
+
+
+@_in_a_thread
+def _call(function, kwargs):
+    return _collecting(function, kwargs)
+
+
+@_in_a_thread
+def _post(who: Participant, chat_id: int, body, client_id: str, last_sent: int | None):
+    """chat_post, and, in the same thread, the messages the sender's own page is to get now (its
+    own message and what the post made, e.g. the bot's answer): read from the database only when
+    they do not follow on from `last_sent` (another message came in between)."""
+    posted, sink = _collecting(services.chat_post, {"chat_id": chat_id, "who": who, "body": body,
+                                                    "client_id": client_id})  # fmt: skip
+    own: list[dict] = []
+    if last_sent is not None and not posted.duplicate:
+        own = sorted(
+            (payload["message"] for group, payload in sink
+             if payload.get("event") == "message" and payload.get("chat") == chat_id),
+            key=lambda message: message["seq"],
+        )  # fmt: skip
+        if own and own[0]["seq"] > last_sent + 1:
+            chat = selectors.chat_get(who=who, chat_id=chat_id)
+            own = [selectors.message_dict(m, chat) for m in selectors.messages_after(chat=chat, seq=last_sent)]
+    return posted, sink, own
 
 
 class ChatConsumer(AsyncWebsocketConsumer):
@@ -250,19 +274,24 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self._ok(ref)
 
     async def do_send(self, frame, ref):
+        """One trip to a worker thread: the message is stored (and numbered) there. The other side gets
+        the broadcast, sent once the row is committed; the sender's page gets its ack and its own
+        copy straight away, not back through Redis."""
         chat_id = self._chat_id(frame)
-        posted = await self._run(
-            services.chat_post,
-            chat_id=chat_id,
-            who=self._who(chat_id),
-            body=frame.get("body"),
-            client_id=frame.get("client_id") or "",
-        )
+        joined = self.joined.get(chat_id)
+        posted, broadcasts, own = await _post(
+            self._who(chat_id), chat_id, frame.get("body"), frame.get("client_id") or "",
+            joined.last_sent if joined is not None else None,
+        )  # fmt: skip
+        # The other side first: should this page be gone already, the broadcast still goes out.
+        for group, payload in broadcasts:
+            await self._broadcast(group, {"type": "chat.event", **payload})
         message = posted.message
         await self._send(
             {"type": "ack", "ref": ref, "chat": chat_id, "client_id": message.client_id, "seq": message.seq,
              "duplicate": posted.duplicate}
         )  # fmt: skip
+        await self._deliver_list(chat_id, own)
 
     async def do_typing(self, frame, ref):
         chat_id = self._chat_id(frame)
@@ -375,6 +404,21 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 await self._on_queue(event.get("line"))
             elif kind == "assigned":
                 await self._send({"type": "assigned", "chat": chat_id})
+
+    async def layer_resync(self, event):
+        """The channel layer was cut off from Redis for a while (helpdesk.channel_layer): whatever was
+        broadcast meanwhile is read from the database, as a page rejoining would."""
+        with override(self.language):
+            for chat_id, joined in list(self.joined.items()):
+                try:
+                    await self._deliver_list(chat_id, await _missed(joined.who, chat_id, joined.last_sent))
+                except NotFound:
+                    await self._drop(chat_id)
+                    continue
+                await self._on_state(chat_id)
+            if self.console_lines and self.user is not None:
+                _lines, waiting, mine = await _console(self.user)
+                await self._send({"type": "console", "waiting": waiting, "mine": mine})
 
     async def _on_message(self, chat_id: int, message: dict) -> None:
         joined = self.joined.get(chat_id)

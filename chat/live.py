@@ -65,6 +65,9 @@ CLOSE_REFUSED = 4403
 CLOSE_TOO_LARGE = 4413
 CLOSE_FLOODING = 4429
 CLOSE_BAD_FRAME = 4400
+# The channel layer lost Redis for a while and pushes may have been missed: the page reconnects
+# and fetches its regions again ("service restart").
+CLOSE_RESYNC = 1012
 
 
 @dataclass
@@ -118,6 +121,10 @@ class LiveConsumer(AsyncJsonWebsocketConsumer, metaclass=ABCMeta):
     async def disconnect(self, code: int) -> None:
         for group in getattr(self, "joined", []):
             await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def layer_resync(self, event: dict[str, Any]) -> None:
+        """Sent by helpdesk.channel_layer after it reconnected to Redis."""
+        await self.close(code=CLOSE_RESYNC)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if bytes_data is not None or text_data is None:

@@ -21,7 +21,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import override
@@ -241,16 +241,18 @@ class Posted:
 
 @transaction.atomic
 def _post(chat_id: int, who: Participant, body: object, client_id: str) -> tuple[Posted, Chat]:
+    """BEGIN, the chat's row locked and a stored resend looked for (one statement), the message,
+    the chat's number, COMMIT."""
     text = _clean_body(body, ChatSettings.cached())
-    chat = _lock(chat_id, who)
+    chat = selectors.chat_to_post_in(who=who, chat_id=chat_id, client_id=client_id)
     if not policy.can_speak(chat, who):
         if chat.status == ChatStatus.CLOSED:
             raise Conflict(_("This chat is closed."), code="chat_closed")
         raise PermissionDenied(_("You may not write in this chat."), code="not_in_chat")
-    if client_id:
-        earlier = ChatMessage.objects.filter(chat=chat, client_id=client_id).select_related("author").first()
-        if earlier is not None:
-            return Posted(message=earlier, duplicate=True), chat
+    earlier_id = getattr(chat, "earlier_message_id", None)
+    if earlier_id is not None:
+        earlier = ChatMessage.objects.select_related("author").get(pk=earlier_id)
+        return Posted(message=earlier, duplicate=True), chat
     if policy.is_customer_side(chat, who):
         message = _append(chat, kind=AuthorKind.CUSTOMER, body=text, author=who.user, client_id=client_id)
     else:
@@ -263,7 +265,14 @@ def chat_post(*, chat_id: int, who: Participant, body: object, client_id: str = 
     (the same client id) returns the stored message and writes nothing. While the chat is
     with the bot, the bot answers; when it does not know, the chat goes on to a person."""
     client_id = policy.clean_client_id(client_id)
-    posted, chat = _post(chat_id, who, body, client_id)
+    try:
+        posted, chat = _post(chat_id, who, body, client_id)
+    except IntegrityError:
+        if not client_id:
+            raise
+        # The same client id was stored by a resend that committed while this one waited for the
+        # chat's lock (the locking read looked for it before the wait): now it is found.
+        posted, chat = _post(chat_id, who, body, client_id)
     if not posted.duplicate and chat.status == ChatStatus.BOT and posted.message.author_kind == AuthorKind.CUSTOMER:
         _bot_answers(chat_id, who, posted.message)
     return posted

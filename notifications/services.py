@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from email.utils import parseaddr
@@ -18,10 +19,12 @@ from email.utils import parseaddr
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import IntegrityError, transaction
+from django.db import connection as db_connection
 from django.db.models.functions import Lower
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import formats, timezone, translation
+from django.utils.html import escape
 from django.utils.translation import gettext as _
 
 from accounts.models import STAFF_ROLES, User
@@ -429,8 +432,14 @@ def _subject_prefix(notification: Notification) -> str:
     }[kind]
 
 
-def _context(notification: Notification) -> dict:
-    """Everything a template may show, as plain values."""
+def _recipient_name(notification: Notification) -> str:
+    recipient = notification.recipient
+    return (recipient.display_name if recipient is not None else "") or ""
+
+
+def _context(notification: Notification, *, recipient_name: str | None = None) -> dict:
+    """Everything a template may show, as plain values. `recipient_name` stands in for the
+    recipient's own name (`render` shares one rendering between an event's recipients)."""
     ticket = notification.ticket
     event = notification.event
     data = event.data if event is not None else {}
@@ -440,7 +449,7 @@ def _context(notification: Notification) -> dict:
     context = {
         "kind": notification.kind,
         "for_staff": staff,
-        "recipient_name": (recipient.display_name if recipient is not None else "") or "",
+        "recipient_name": _recipient_name(notification) if recipient_name is None else recipient_name,
         "number": ticket.number,
         "subject": ticket.subject,
         "line_name": ticket.line.localized_name(translation.get_language()),
@@ -488,17 +497,62 @@ def _template(notification: Notification) -> str:
     return notification.kind if notification.kind in customer_kinds else "agent"
 
 
-def render(notification: Notification) -> Rendered:
-    """Subject, plain text and HTML in the recipient's language."""
-    with translation.override(_language(notification)):
+# Stands in for the recipient's name while an e-mail is rendered for all of an event's recipients
+# (`render`); letters and digits only, so escaping leaves it as it is, and unguessable.
+RECIPIENT_NAME = f"recipientname{secrets.token_hex(12)}"
+
+
+def _render(notification: Notification, language: str, *, recipient_name: str | None = None) -> Rendered:
+    """Subject, plain text and HTML in `language`, straight from the templates."""
+    with translation.override(language):
         number = notification.ticket.number
         title = " ".join(notification.ticket.subject.split())  # no line breaks in a header
         subject = f"[#{number}] {_subject_prefix(notification)}: {title}"[:SUBJECT_MAX]
-        context = _context(notification)
+        context = _context(notification, recipient_name=recipient_name)
         name = _template(notification)
         text = render_to_string(f"notifications/email/{name}.txt", context)
         html = render_to_string(f"notifications/email/{name}.html", context)
     return Rendered(subject=subject, text=text, html=html)
+
+
+def _shared_key(notification: Notification, language: str, name: str) -> tuple | None:
+    """What an e-mail's rendering depends on besides the recipient's name: the event, the kind,
+    the language, staff or not, whether there is a name; a reply's own recipient too (its rating
+    links are signed for them). None: rendered for this e-mail alone."""
+    if notification.event_id is None:
+        return None
+    recipient = notification.recipient
+    return (
+        notification.event_id,
+        notification.kind,
+        language,
+        recipient is not None and recipient.is_support_staff,
+        bool(name),
+        notification.recipient_id if notification.kind == Kind.REPLY else None,
+    )
+
+
+def render(notification: Notification, cache: dict | None = None) -> Rendered:
+    """Subject, plain text and HTML in the recipient's language.
+
+    With a `cache` (a dict kept for a batch of e-mails), the templates are rendered once per
+    event, kind and language, with `RECIPIENT_NAME` for the name, and each recipient's e-mail is
+    that rendering with their name put in (escaped in the HTML, as the template would)."""
+    language = _language(notification)
+    name = _recipient_name(notification)
+    key = _shared_key(notification, language, name) if cache is not None else None
+    shared = cache.get(key) if cache is not None and key is not None else None
+    if shared is None:
+        shared = _render(notification, language, recipient_name=RECIPIENT_NAME if name else "")
+        if cache is not None and key is not None:
+            cache[key] = shared
+    if not name:
+        return shared
+    return Rendered(
+        subject=shared.subject,
+        text=shared.text.replace(RECIPIENT_NAME, name),
+        html=shared.html.replace(RECIPIENT_NAME, escape(name)),
+    )
 
 
 def _thread_start(notification: Notification) -> str | None:
@@ -535,10 +589,11 @@ def build_message(notification: Notification, rendered: Rendered) -> EmailMultiA
     return message
 
 
-def deliver(notification: Notification, *, connection=None) -> None:
+def deliver(notification: Notification, *, connection=None, cache: dict | None = None) -> None:
     """Render and send one notification; SMTP errors propagate to the task, which retries.
-    `connection` is an open one to the mail server, kept across a batch (`mail_connection`)."""
-    rendered = render(notification)
+    `connection` is an open one to the mail server, kept across a batch (`mail_connection`);
+    `cache` the batch's renderings shared by an event's recipients (`render`)."""
+    rendered = render(notification, cache)
     notification.subject = rendered.subject
     message = build_message(notification, rendered)
     message.connection = connection
@@ -553,6 +608,39 @@ def mail_connection(*, reopen=None):
         except Exception:  # a connection the server already dropped: closing it can fail too
             logger.debug("closing a broken mail connection failed", exc_info=True)
     return get_connection(fail_silently=False)
+
+
+def notifications_delivered(*, sent: Sequence[Notification], retrying: Sequence[Notification] = ()) -> None:
+    """Write what sending a group of e-mails came to, one statement for all the sent ones (status,
+    time sent, attempts, subject) and one for those the mail server refused, which go on with
+    their own retries (attempts, error, subject). Runs in the sender's transaction, on the rows
+    it locked before sending."""
+    if sent:
+        _update_rows(sent, ["attempts", "status", "sent_at", "subject"])
+    if retrying:
+        _update_rows(retrying, ["attempts", "last_error", "subject"])
+
+
+def _update_rows(rows: Sequence[Notification], names: Sequence[str]) -> None:
+    """Write these fields of these rows in one `UPDATE ... FROM (VALUES ...)`. (Django's
+    bulk_update writes a CASE per field and row, whose expressions cost more time to build than
+    the statement takes to run.)"""
+    meta = Notification._meta
+    fields = [meta.get_field(name) for name in names]
+    quote = db_connection.ops.quote_name
+    one = "(%s::bigint, " + ", ".join(f"%s::{field.db_type(db_connection)}" for field in fields) + ")"
+    params: list = []
+    for row in rows:
+        params.append(row.pk)
+        params.extend(field.get_db_prep_save(getattr(row, field.attname), db_connection) for field in fields)
+    columns = [quote(field.column) for field in fields]
+    table = quote(meta.db_table)
+    assignments = ", ".join(f"{column} = v.{column}" for column in columns)
+    values = ", ".join([one] * len(rows))
+    # Only the model's own table and column names and placeholders are formatted in.
+    sql = f"UPDATE {table} SET {assignments} FROM (VALUES {values}) AS v(id, {', '.join(columns)}) WHERE {table}.id = v.id"  # noqa: S608, E501
+    with db_connection.cursor() as cursor:
+        cursor.execute(sql, params)
 
 
 def prepare(notification_ids: Sequence[int]) -> dict[int, Notification]:
@@ -591,6 +679,8 @@ def prepare(notification_ids: Sequence[int]) -> dict[int, Notification]:
         if row.kind in (Kind.REPLY, Kind.REMINDER) and row.event is not None:
             message = messages.get(row.event.data.get("message_id"))
             if message is not None:
+                if message.ticket_id == row.ticket_id:
+                    message.ticket = row.ticket  # the reply's rating links read its ticket's customer
                 row.prepared_message = message
         first = firsts.get((row.ticket_id, row.email))
         row.prepared_thread_start = first.message_id if first is not None and first.id < row.id else None

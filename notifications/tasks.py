@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import smtplib
 from functools import partial
+from typing import Any
 
 from celery import shared_task
 from django.db import transaction
@@ -24,6 +25,9 @@ RETRY_BASE_SECONDS = 60  # then 2, 4, 8 and 16 minutes
 OUTBOX_BATCH = 200
 # E-mails sent by one task over one connection to the mail server.
 SEND_BATCH = 50
+# E-mails of a task locked, sent and marked sent in one transaction: a worker killed half-way
+# re-sends at most these.
+MARK_BATCH = 10
 
 
 def retry_countdown(retries: int) -> int:
@@ -179,52 +183,71 @@ def send_notifications(notification_ids: list[int]) -> dict[str, int]:
     """Send a batch of e-mails over one connection to the mail server.
 
     What every e-mail needs (the ticket, the recipient, the reply quoted, the thread it answers)
-    is read for the whole batch at once; each e-mail is then locked, sent and marked sent in a
-    transaction of its own, as `send_notification` does, so a worker killed half-way re-sends at
-    most the one e-mail it was sending, and two workers never send the same one. An e-mail the
-    mail server refuses goes on with its own retries (`send_notification`); the batch goes on.
+    is read for the whole batch at once, and what an event's recipients share is rendered once
+    (services.render). The e-mails then go in groups of MARK_BATCH, each in a transaction of
+    its own: the group's rows are locked (SKIP LOCKED: two workers never send the same one),
+    sent, and marked sent in one statement (services.notifications_delivered), so a worker
+    killed half-way re-sends at most the group it was sending. An e-mail the mail server
+    refuses goes on with its own retries (`send_notification`); the batch goes on.
     """
     counts = {"sent": 0, "skipped": 0, "retrying": 0}
-    prepared = services.prepare(notification_ids)
+    wanted = list(dict.fromkeys(notification_ids))
+    prepared = services.prepare(wanted)
+    todo = [notification_id for notification_id in wanted if notification_id in prepared]
+    counts["skipped"] = len(notification_ids) - len(todo)
+    shared: dict = {}  # renderings shared by an event's recipients
     connection = services.mail_connection()
     try:
-        for notification_id in notification_ids:
-            notification = prepared.get(notification_id)
-            if notification is None:
-                counts["skipped"] += 1
-                continue
-            with transaction.atomic():
-                locked = (
-                    Notification.objects.select_for_update(skip_locked=True)
-                    .filter(id=notification_id, status=Notification.Status.QUEUED)
-                    .values_list("attempts", flat=True)
-                    .first()
-                )
-                if locked is None:
-                    counts["skipped"] += 1  # sent, failed, or being sent by another worker
-                    continue
-                notification.attempts = locked + 1
-                try:
-                    services.deliver(notification, connection=connection)
-                except (smtplib.SMTPException, OSError) as exc:
-                    connection = services.mail_connection(reopen=connection)
-                    notification.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-                    notification.save(update_fields=["attempts", "last_error", "subject"])
-                    transaction.on_commit(
-                        partial(send_notification.apply_async, (notification_id,), countdown=retry_countdown(0))
-                    )
-                    counts["retrying"] += 1
-                    logger.warning(
-                        "notification %s to %s failed, retried alone: %s",
-                        notification_id,
-                        notification.email,
-                        notification.last_error,
-                    )
-                else:
-                    notification.status = Notification.Status.SENT
-                    notification.sent_at = timezone.now()
-                    notification.save(update_fields=["attempts", "status", "sent_at", "subject"])
-                    counts["sent"] += 1
+        for start in range(0, len(todo), MARK_BATCH):
+            connection = _send_group(todo[start : start + MARK_BATCH], prepared, connection, shared, counts)
     finally:
         connection.close()
     return counts
+
+
+def _send_group(group: list[int], prepared: dict[int, Notification], connection, shared: dict, counts) -> Any:
+    """Lock, send and mark a group of prepared e-mails in one transaction; the connection to go
+    on with (a fresh one after a failure)."""
+    error: Exception | None = None
+    with transaction.atomic():
+        locked = dict(
+            Notification.objects.select_for_update(skip_locked=True)
+            .filter(id__in=group, status=Notification.Status.QUEUED)
+            .values_list("id", "attempts")
+        )
+        sent: list[Notification] = []
+        retrying: list[Notification] = []
+        for notification_id in group:
+            if notification_id not in locked:
+                counts["skipped"] += 1  # sent, failed, or being sent by another worker
+                continue
+            notification = prepared[notification_id]
+            notification.attempts = locked[notification_id] + 1
+            try:
+                services.deliver(notification, connection=connection, cache=shared)
+            except (smtplib.SMTPException, OSError) as exc:
+                connection = services.mail_connection(reopen=connection)
+                notification.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+                retrying.append(notification)
+                transaction.on_commit(
+                    partial(send_notification.apply_async, (notification_id,), countdown=retry_countdown(0))
+                )
+                logger.warning(
+                    "notification %s to %s failed, retried alone: %s",
+                    notification_id,
+                    notification.email,
+                    notification.last_error,
+                )
+            except Exception as exc:  # a bug: the e-mails sent before it are still written as sent
+                error = exc
+                break
+            else:
+                notification.status = Notification.Status.SENT
+                notification.sent_at = timezone.now()
+                sent.append(notification)
+        services.notifications_delivered(sent=sent, retrying=retrying)
+    counts["sent"] += len(sent)
+    counts["retrying"] += len(retrying)
+    if error is not None:
+        raise error
+    return connection

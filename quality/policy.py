@@ -102,7 +102,8 @@ def reply_rating_links(*, message: Message, recipient: User | None) -> dict[str,
     """The like and dislike links of a reply's e-mail to the ticket's customer (none for anyone else)."""
     if recipient is None or recipient.id != message.ticket.customer_id or not is_rateable(message):
         return {}
+    # One token and one address for both: they differ only in the verdict asked.
+    url = link_url(message_id=message.id, customer_id=recipient.id)
     return {
-        f"rate_{verdict}_url": link_url(message_id=message.id, customer_id=recipient.id, verdict=verdict)
-        for verdict in (Verdict.LIKE, Verdict.DISLIKE)
+        f"rate_{verdict}_url": f"{url}?verdict={verdict}" if url else "" for verdict in (Verdict.LIKE, Verdict.DISLIKE)
     }

@@ -16,7 +16,9 @@ import datetime as dt
 import logging
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -425,13 +427,38 @@ def _watermarks() -> tuple[int, int, int]:
 
 # The live part this process read last, by its cache key: a page asks for it once per figure.
 _last_live: dict[str, Accumulator] = {}
+# Inside `one_snapshot`: today's part as the page read it first, by its day.
+_snapshot: ContextVar[dict[dt.date, Accumulator] | None] = ContextVar("reports_live_snapshot", default=None)
+
+
+@contextmanager
+def one_snapshot() -> Iterator[None]:
+    """Every figure read inside adds the same today's part, read once: a page of several figures
+    (the dashboard sums, series and line clocks; the load page's six tables) asks for the newest
+    event, SLA record and ticket once rather than once per figure, and its figures agree with
+    each other even when a ticket is filed while it is built."""
+    token = _snapshot.set({})
+    try:
+        yield
+    finally:
+        _snapshot.reset(token)
 
 
 def live_today(*, now: dt.datetime | None = None) -> Accumulator:
     """Today's part of every figure, from the tickets filed or touched today; cached until anything
-    is added (a new event, SLA record or ticket changes the key), so it stays exact."""
+    is added (a new event, SLA record or ticket changes the key), so it stays exact. Inside
+    `one_snapshot` it is read once."""
     now = now or timezone.now()
     today = local_today(now)
+    snapshot = _snapshot.get()
+    if snapshot is None:
+        return _live_today(today)
+    if today not in snapshot:
+        snapshot[today] = _live_today(today)
+    return snapshot[today]
+
+
+def _live_today(today: dt.date) -> Accumulator:
     key = "reports:live:%s:%s:%s:%s" % (today.isoformat(), *_watermarks())  # noqa: UP031 - a cache key
     cached = _last_live.get(key)
     if cached is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django import forms
+from django.forms.models import ModelChoiceIterator
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Plan, Role, User
@@ -20,6 +21,22 @@ def _blank(choices) -> list[tuple[str, str]]:
     return [("", _("All")), *choices]
 
 
+class _ReadInOneQuery(ModelChoiceIterator):
+    """A select's options in one query. Django reads a model choice field's options through a
+    server-side cursor (DECLARE, FETCH, CLOSE: three round trips for a list of a few dozen
+    lines, plans or agents), which every report page paid three times."""
+
+    def __iter__(self):
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        for obj in self.queryset.all():
+            yield self.choice(obj)
+
+
+class _ChoiceField(forms.ModelChoiceField):
+    iterator = _ReadInOneQuery
+
+
 class FilterForm(forms.Form):
     start = forms.DateField(
         label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -27,16 +44,16 @@ class FilterForm(forms.Form):
     end = forms.DateField(
         label=_("Until"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
     )
-    line = forms.ModelChoiceField(
+    line = _ChoiceField(
         label=_("Line"), queryset=Line.objects.order_by("position", "code"), required=False, to_field_name="code"
     )
-    plan = forms.ModelChoiceField(
+    plan = _ChoiceField(
         label=_("Plan"), queryset=Plan.objects.order_by("kind", "level"), required=False, to_field_name="code"
     )
     urgency = forms.ChoiceField(label=_("Urgency"), choices=_blank(Urgency.choices), required=False)
     channel = forms.ChoiceField(label=_("Channel"), choices=_blank(Channel.choices), required=False)
     category = forms.ChoiceField(label=_("Category"), choices=_blank(Category.choices), required=False)
-    agent = forms.ModelChoiceField(
+    agent = _ChoiceField(
         label=_("Agent"),
         queryset=User.objects.filter(role=Role.AGENT, is_active=True).order_by("username"),
         required=False,

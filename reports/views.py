@@ -17,7 +17,7 @@ from django.views.generic import TemplateView
 
 from accounts.permissions import AreaRequiredMixin
 from queues.selectors import CUSTOMER_CLASSES
-from reports import selectors, tables
+from reports import cube, selectors, tables
 from reports.forms import FilterForm, ForecastForm
 
 
@@ -49,7 +49,8 @@ class ReportPage(AreaRequiredMixin, TemplateView, metaclass=ABCMeta):
     def get(self, request, *args, **kwargs):
         self.form = FilterForm(request.GET or None, days=self.default_days)
         self.filters = self.form.filters()
-        built = self.build()
+        with cube.one_snapshot():
+            built = self.build()
         export = request.GET.get("export")
         if export:
             for table in built["tables"]:

@@ -44,6 +44,7 @@ class Batch:
     queue_policy: QueuePolicy
     writes: SweepWrites
     leads: dict[int, str | None] = field(default_factory=dict)  # line id -> the lead's username
+    reminders: dict[str, str] = field(default_factory=dict)  # language -> the reminder's text
 
 
 _batch: ContextVar[Batch | None] = ContextVar("sla_batch", default=None)
@@ -140,9 +141,19 @@ def pass_on_unanswered(*, ticket: Ticket, policy: SlaPolicy, now: dt.datetime) -
     )
 
 
+def _reminder(language: str) -> str:
+    with override(language):
+        return _("We are waiting for your answer to continue. If the problem is solved, please confirm it.")
+
+
 def remind(*, ticket: Ticket, now: dt.datetime) -> None:
-    with override(ticket.language):
-        body = _("We are waiting for your answer to continue. If the problem is solved, please confirm it.")
+    batch = _batch.get()
+    if batch is None:
+        body = _reminder(ticket.language)
+    else:  # written once for each language of the batch
+        if ticket.language not in batch.reminders:
+            batch.reminders[ticket.language] = _reminder(ticket.language)
+        body = batch.reminders[ticket.language]
     _writer().system_message(ticket=ticket, body=body)
 
 

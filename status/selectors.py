@@ -457,9 +457,13 @@ def link_candidates(*, incident: Incident, limit: int = 50) -> list[Ticket]:
 
 
 def ticket_incident(*, ticket: Ticket) -> IncidentTicket | None:
-    """The incident a ticket waits for, else the last one it was linked to."""
-    links = IncidentTicket.objects.filter(ticket=ticket).select_related("incident")
-    return links.filter(done_at__isnull=True).first() or links.order_by("-linked_at", "-id").first()
+    """The incident a ticket waits for, else the last one it was linked to: its links (a few at
+    most) read in one query."""
+    links = list(IncidentTicket.objects.filter(ticket=ticket).select_related("incident").order_by("id"))
+    waiting = [link for link in links if link.done_at is None]
+    if waiting:
+        return waiting[0]
+    return max(links, key=lambda link: (link.linked_at, link.id), default=None)
 
 
 def deflection_count(*, incident: Incident) -> int:

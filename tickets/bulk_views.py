@@ -87,18 +87,6 @@ class LateRowPaginator(LookaheadPaginator):
         return self._get_page([rows[pk] for pk in ids if pk in rows], number, self)
 
 
-def _page(request, tickets, page_number):
-    number = page_number(request)
-    paginator = LateRowPaginator(tickets, PAGE_SIZE, number=number)
-    try:
-        page = paginator.page(number)
-    except InvalidPage as exc:
-        raise Http404(_("No such page.")) from exc
-    query = request.GET.copy()
-    query.pop("page", None)
-    return page, urlencode(query, doseq=True)
-
-
 def workspace_list(request, *, page_number):
     user = request.user
     views = views_saved.views_for(user=user)
@@ -118,16 +106,26 @@ def workspace_list(request, *, page_number):
         sort = _sort_from_query(request.GET)
     visible = selectors.tickets_visible_to(user)
     tickets = views_saved.workspace_tickets(user=user, filters=filters, sort=sort, visible=visible)
-    page, query = _page(request, tickets.prefetch_related("tags"), page_number)
+    number = page_number(request)
+    paginator = LateRowPaginator(tickets.prefetch_related("tags"), PAGE_SIZE, number=number)
+    listed = [
+        views_saved.workspace_tickets(user=user, filters=views_saved.filters_clean(view.filters), visible=visible)
+        for view in views
+    ]
+    # The views' counts and the list's own (up to the pages around this one) in one statement.
+    *counts, found = views_saved.capped_counts(
+        [*listed, paginator.object_list], [COUNT_CAP + 1] * len(listed) + [paginator.limit]
+    )
+    paginator.__dict__["count"] = found  # its cached_property, counted with the views
+    try:
+        page = paginator.page(number)
+    except InvalidPage as exc:
+        raise Http404(_("No such page.")) from exc
+    query_string = request.GET.copy()
+    query_string.pop("page", None)
+    query = urlencode(query_string, doseq=True)
     if filters.get("q"):
         page.object_list = search.highlight_page(user=user, text=filters["q"], tickets=page.object_list)
-    counts = views_saved.capped_counts(
-        [
-            views_saved.workspace_tickets(user=user, filters=views_saved.filters_clean(view.filters), visible=visible)
-            for view in views
-        ],
-        COUNT_CAP + 1,
-    )
     counted = [
         {
             "view": view,
@@ -151,7 +149,13 @@ def workspace_list(request, *, page_number):
             "url": "?" + urlencode([*base.lists(), ("sort", [next_sort])], doseq=True),
             "state": "descending" if descending else "ascending" if ascending else "",
         }
-    lines = list(selectors.lines_for_agent(user=user).order_by("position", "code"))
+    # The active lines read once: the agent's own are those of their memberships (read already).
+    active_lines = list(selectors.active_lines())
+    if user.is_management:
+        lines = active_lines
+    else:
+        member_of = set(selectors.member_line_ids(user))
+        lines = [line for line in active_lines if line.id in member_of]
     context = {
         "page": page,
         "query": query,
@@ -162,8 +166,8 @@ def workspace_list(request, *, page_number):
         "sort": sort,
         "columns": columns,
         "lines": lines,
-        "transfer_lines": list(selectors.active_lines()),
-        "share_lines": lines if not user.is_management else list(selectors.active_lines()),
+        "transfer_lines": active_lines,
+        "share_lines": lines,
         "urgencies": Urgency.choices,
         "categories": Category.choices,
         "statuses": Status.choices,

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Any, ParamSpec, TypedDict
 
-from django.db import transaction
+from django.db import connections, router, transaction
 from django.utils.translation import override
 
 from accounts.models import User
@@ -400,12 +400,36 @@ def after_commit_taken(ticket: Ticket, agent: User, now: dt.datetime) -> None:
 
 def record(event: TicketEvent) -> TicketEvent:
     """Write a built event, with its outbox row when the notifications must look at it
-    (committed or rolled back with the change; notifications.tasks.drain_outbox sends the e-mail)."""
-    event.save(force_insert=True)
+    (committed or rolled back with the change; notifications.tasks.drain_outbox sends the e-mail):
+    both in one statement."""
     if needs_dispatch(event.kind, event.actor, event.data):
-        EventOutbox.objects.create(event=event)
+        _insert_with_outbox(event)
+    else:
+        event.save(force_insert=True)
     after_commit([event])
     return event
+
+
+def _insert_with_outbox(event: TicketEvent) -> None:
+    """INSERT the event and its outbox row in one round trip (a data-modifying CTE); the outbox's
+    other columns take their database defaults, as in the take-next statement."""
+    connection = connections[router.db_for_write(TicketEvent)]
+    fields = [field for field in TicketEvent._meta.concrete_fields if not field.primary_key]
+    values = [field.get_db_prep_save(field.pre_save(event, True), connection) for field in fields]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(str(field.column)) for field in fields)
+    event_id, outbox_key = (quote(str(model._meta.pk.column)) for model in (TicketEvent, EventOutbox))
+    sql = (
+        f"WITH event AS (INSERT INTO {quote(TicketEvent._meta.db_table)} ({columns}) "  # noqa: S608 - the models' own names
+        f"VALUES ({', '.join(['%s'] * len(fields))}) RETURNING {event_id}) "
+        f"INSERT INTO {quote(EventOutbox._meta.db_table)} ({outbox_key}) SELECT * FROM event RETURNING {outbox_key}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        # The outbox row's key is the event's id.
+        event.pk = cursor.fetchone()[0]
+    event._state.adding = False
+    event._state.db = connection.alias
 
 
 def record_many(events: Iterable[TicketEvent]) -> list[TicketEvent]:

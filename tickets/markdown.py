@@ -6,6 +6,8 @@ whatever reaches the page gets only these tags and attributes: no scripts, no ev
 handlers, no style, and links only to http(s) and mailto.
 """
 
+import threading
+
 import markdown as markdown_lib
 import nh3
 from django.utils.safestring import SafeString, mark_safe
@@ -27,8 +29,21 @@ class HtmlAsText(Extension):
         md.inlinePatterns.deregister("html")
 
 
+_converters = threading.local()
+
+
+def _converter() -> markdown_lib.Markdown:
+    """This thread's converter, made once: building one (its extensions, its patterns) costs
+    several times what converting a short text does. Reset before each text."""
+    converter = getattr(_converters, "markdown", None)
+    if converter is None:
+        converter = markdown_lib.Markdown(extensions=[HtmlAsText(), "fenced_code", "tables", "sane_lists", "nl2br"])
+        _converters.markdown = converter
+    return converter.reset()
+
+
 def render_markdown(text: str) -> SafeString:
-    html = markdown_lib.markdown(text or "", extensions=[HtmlAsText(), "fenced_code", "tables", "sane_lists", "nl2br"])
+    html = _converter().convert(text or "")
     clean = nh3.clean(
         html,
         tags=ALLOWED_TAGS,

@@ -15,10 +15,10 @@ every ticket, a customer their own tickets (or their organisation's, when allowe
 the internal notes (`TicketSearch.customer_document`). The query is the user's text as a web
 search (`"a phrase"`, `or`, `-word`) in both languages at once.
 
-Results keep the list's order (newest activity first). How many tickets the words are
-expected to match in the user's lines (the planner's statistics) picks the plan: few, and the
-GIN index (the line beside the words) gives them all, then only they are sorted; many, and
-the list is read in its order, each ticket's words checked, until the page is full.
+Results keep the list's order (newest activity first). How many tickets the words match in
+the user's scope picks the plan: up to a couple of thousand, and the GIN index (the line
+beside the words) gives their ids, read once, then only they are sorted; more, and the list
+is read in its order, each ticket's words checked, until the page is full (see `matching`).
 """
 
 from __future__ import annotations
@@ -74,8 +74,13 @@ def clean_text(text: str | None) -> str:
 
 # The same query as search_query's, in SQL, with the text twice as its parameters.
 _TSQUERY = "(websearch_to_tsquery('pg_catalog.russian', %s) || websearch_to_tsquery('pg_catalog.english', %s))"
-# Up to this many expected matches in a staff user's lines the GIN index is read first (see matching).
-FEW_MATCHES = 20_000
+# Up to this many matches in the user's scope, their ids are read from the index once (this
+# many plus one at most) and only those tickets are sorted; more, and the list is read in its
+# own order instead, each ticket's words checked, which stops at the page (see matching).
+FEW_MATCHES = 2_000
+# Above this many expected matches in a staff user's lines (the planner's estimate) the index is
+# not asked at all: the word is common, and the list read in order finds its page at once.
+COMMON_ESTIMATE = 20_000
 # A customer's: only words the statistics hold for rare (not among the most common ones).
 FEW_MATCHES_FOR_CUSTOMER = 10_000
 
@@ -123,11 +128,12 @@ def _ids_params(scope: _Scope, text: str) -> list[Any]:
     return [*scope.params, *[text] * (4 if scope.customer else 2)]
 
 
-def expected_matches(text: str, *, user: User | None) -> int:
+def expected_matches(text: str, *, user: User | None, scope: _Scope | None = None) -> int:
     """How many tickets in the user's scope (every ticket for None) PostgreSQL expects to match
     `text`, from its statistics of the words and the lines: the planner's estimate, no ticket
-    is read."""
-    scope = _scope(user) if user is not None else _Scope("true", (), False)
+    is read. `scope`: the user's, when the caller has it already."""
+    if scope is None:
+        scope = _scope(user) if user is not None else _Scope("true", (), False)
     with connection.cursor() as cursor:
         cursor.execute("EXPLAIN (FORMAT JSON) " + _ids_sql(scope), _ids_params(scope, text))
         (plan,) = cursor.fetchone()
@@ -136,19 +142,49 @@ def expected_matches(text: str, *, user: User | None) -> int:
     return int(plan[0]["Plan"]["Plan Rows"])
 
 
+def _capped_ids(sql: str, params: list[Any], cap: int) -> list[int] | None:
+    """The ids `sql` selects, or None when there are more than `cap` of them (only `cap` + 1 are read)."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"{sql} LIMIT %s", [*params, cap + 1])
+        ids = [row[0] for row in cursor.fetchall()]
+    return None if len(ids) > cap else ids
+
+
+def _customer_ids_sql(scope: _Scope) -> str:
+    """The ids of the customer's tickets whose words the customer sees match: their own rows read
+    one by one (`tickets_search_customer`, `tickets_search_organisation`), whatever the words."""
+    return (
+        f"SELECT s.ticket_id FROM tickets_ticketsearch s WHERE {scope.sql} "  # noqa: S608 - constant parts
+        f"AND coalesce(s.customer_document, s.document) @@ {_TSQUERY}"
+    )
+
+
+def _among(tickets: QuerySet[Ticket], ids: list[int]) -> QuerySet[Ticket]:
+    """The tickets of these ids (none: an empty array, so the query still compiles for the views'
+    counts, which put every list's SQL in one statement)."""
+    sql = '"tickets_ticket"."id" = ANY(%s::bigint[])'
+    return tickets.filter(RawSQL(sql, (ids,), output_field=BooleanField()))  # noqa: S611 - constant SQL
+
+
 def matching(tickets: QuerySet[Ticket], *, user: User, text: str) -> QuerySet[Ticket]:
     """`tickets` (already scoped to what `user` may see) narrowed to those whose words match
     `text`: an agent's in their lines only, a customer's without the internal notes.
 
     The GIN index holds each ticket's line, customer and organisation beside its words, so it
-    gives the matches of the user's scope alone; the planner's estimate picks the plan. For
-    staff, of the matches in their lines: up to FEW_MATCHES (rare words, numbers, addresses,
-    hosts), the matching tickets come from the index and only they are sorted; more (common
-    words), the list is read in its own order and each ticket's words checked, which stops at
-    the page. For a customer, of each word anywhere: the index while every word is rare, else
-    their own tickets in order (a common word's whole entry in the index costs more). Left to itself the planner walks
-    the list for a word it has no statistics for, and reads every ticket of the lines when
-    nothing matches.
+    gives the matches of the user's scope alone. Two plans, each bounded by what it reads:
+    - few matches (rare words, numbers, addresses, hosts): their ids are read from the index
+      once, at most FEW_MATCHES + 1 of them, and the list's query takes those tickets alone
+      (`id = ANY(...)`), so the count and the page sort a few thousand tickets at most;
+    - more: the list is read in its own order and each ticket's words checked, which stops at
+      the page: a word in one ticket of a hundred finds twenty in two thousand.
+    Which one is decided by reading, not guessed: the planner's estimate only keeps the index
+    from being asked for common words (above COMMON_ESTIMATE); otherwise the ids are read, and
+    more than FEW_MATCHES of them means the words are common after all. The planner takes the
+    words of a query for independent, so words that come together (`14:30`, a customer's first
+    and last name) look far rarer than they are, and sorting all their matches cost seconds.
+    A customer's own tickets are read one by one when any word is common (their rows, by
+    `tickets_search_customer`): a few hundred rows, where a common word's whole entry in the
+    index is hundreds of thousands.
     """
     text = clean_text(text)
     if not text or not user.is_authenticated or not (user.is_customer or user.is_support_staff):
@@ -156,20 +192,25 @@ def matching(tickets: QuerySet[Ticket], *, user: User, text: str) -> QuerySet[Ti
     scope = _scope(user)
     if not (user.is_customer or user.is_management):
         tickets = tickets.filter(line_id__in=scope.params[0])
+    params = _ids_params(scope, text)
     if user.is_customer:
-        # Any of the words common: the customer's own tickets, read in order, cost less than its
-        # matches in the index. (Each word on its own: the planner takes words for independent,
-        # and "kernel panic" would look rare.)
+        # Any of the words common: the customer's own tickets, read one by one, cost less than the
+        # word's matches in the index. (Each word on its own: the planner takes words for
+        # independent, and "kernel panic" would look rare.)
         words = [word.strip('"-') for word in text.split() if word.lower() != "or"]
-        few = expected_matches(" or ".join(word for word in words if word), user=None) <= FEW_MATCHES_FOR_CUSTOMER
-    else:
-        few = expected_matches(text, user=user) <= FEW_MATCHES
-    if few:
-        sql = '"tickets_ticket"."id" = ANY(ARRAY(' + _ids_sql(scope) + "))"
-        return tickets.filter(RawSQL(sql, _ids_params(scope, text), output_field=BooleanField()))  # noqa: S611
-    if user.is_customer:
+        rare = expected_matches(" or ".join(word for word in words if word), user=None) <= FEW_MATCHES_FOR_CUSTOMER
+        if rare:
+            ids = _capped_ids(_ids_sql(scope), params, FEW_MATCHES)
+        else:
+            ids = _capped_ids(_customer_ids_sql(scope), [*scope.params, text, text], FEW_MATCHES)
+        if ids is not None:
+            return _among(tickets, ids)
         customer_words = Coalesce("search__customer_document", "search__document")
         return tickets.alias(search_words=customer_words).filter(search_words=search_query(text))
+    if expected_matches(text, user=user, scope=scope) <= COMMON_ESTIMATE:
+        ids = _capped_ids(_ids_sql(scope), params, FEW_MATCHES)
+        if ids is not None:
+            return _among(tickets, ids)
     return tickets.filter(search__document=search_query(text))
 
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.db.models import Count, Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
 from accounts.models import User
 from helpdesk.errors import NotFound
+from helpdesk.request_cache import memo
 from queues.models import Line, LineMembership
 from tickets.models import (
     OPEN_STATUSES,
@@ -19,6 +22,7 @@ from tickets.models import (
     Ticket,
     TicketEvent,
     TicketLink,
+    TicketSecret,
 )
 
 
@@ -47,8 +51,18 @@ def customer_can_see_ticket(user: User, ticket: Ticket) -> bool:
 def member_line_ids(user: User) -> list[int]:
     """Every line the user is a member of, active or not: a line closed to new tickets keeps
     the ones it holds visible to its members until they are moved on. Taking tickets reads
-    only the active ones (queues.selectors.active_line_ids)."""
-    return list(LineMembership.objects.filter(user=user).values_list("line_id", flat=True))
+    only the active ones (queues.selectors.active_line_ids). Read once per request
+    (helpdesk.request_cache): a ticket's page asks it for the ticket, the work on it, the
+    customer's card and the related tickets."""
+    lines = memo(
+        ("member_line_ids", user.pk),
+        lambda: tuple(LineMembership.objects.filter(user=user).values_list("line_id", flat=True)),
+    )
+    return list(lines)
+
+
+def is_line_member(user: User, line_id: int | None) -> bool:
+    return line_id is not None and line_id in member_line_ids(user)
 
 
 def can_work_ticket(user: User, ticket: Ticket) -> bool:
@@ -57,7 +71,7 @@ def can_work_ticket(user: User, ticket: Ticket) -> bool:
         return False
     if user.is_management:
         return True
-    return LineMembership.objects.filter(user=user, line_id=ticket.line_id).exists()
+    return is_line_member(user, ticket.line_id)
 
 
 def tickets_visible_to(user: User) -> QuerySet[Ticket]:
@@ -116,11 +130,15 @@ def ticket_list(
     return tickets.order_by("-last_activity_at", "-id")
 
 
-def ticket_get(*, user: User, number: int) -> Ticket:
-    """One ticket the user may see, or NotFound (also for tickets that exist but are not theirs)."""
+def ticket_get(*, user: User, number: int, related: tuple[str, ...] = ()) -> Ticket:
+    """One ticket the user may see, or NotFound (also for tickets that exist but are not theirs).
+
+    With what its pages show beside it in the same query: the assignee's display name, whether
+    access data is stored (`access_data_stored`), and the relations named in `related`."""
     ticket = (
         tickets_visible_to(user)
-        .select_related("line", "assignee", "customer", "organisation")
+        .select_related("line", "assignee__agent_profile", "customer", "organisation", *related)
+        .annotate(access_data_stored=Exists(TicketSecret.objects.filter(ticket_id=OuterRef("pk"))))
         .filter(number=number)
         .first()
     )
@@ -137,6 +155,36 @@ def ticket_thread(*, ticket: Ticket, user: User) -> list[Message]:
     if user.is_customer:
         messages = messages.exclude(kind=Message.Kind.NOTE)
     return list(messages)
+
+
+@dataclass(frozen=True)
+class Conversation:
+    """A ticket's thread as `ticket_thread` reads it, and the files attached to the ticket itself."""
+
+    thread: list[Message]
+    ticket_files: list[Attachment]
+
+
+def ticket_conversation(*, ticket: Ticket, user: User) -> Conversation:
+    """The thread and every file of the ticket in two queries: the messages the user may read,
+    then the ticket's files, each message's given to it as its prefetched `attachments`, the
+    others (those of notes, for a customer) left out."""
+    messages = ticket.messages.select_related("author", "author__agent_profile")
+    if user.is_customer:
+        messages = messages.exclude(kind=Message.Kind.NOTE)
+    thread = list(messages)
+    by_message: dict[int | None, list[Attachment]] = {message.id: [] for message in thread}
+    by_message[None] = []
+    for attachment in Attachment.objects.filter(ticket_id=ticket.pk).order_by("id"):
+        if attachment.message_id in by_message:
+            by_message[attachment.message_id].append(attachment)
+    for message in thread:
+        # As prefetch_related leaves them: `message.attachments.all()` reads no more.
+        files = message.attachments.all()
+        files._result_cache = by_message[message.id]
+        setattr(files, "_prefetch_done", True)  # noqa: B010 - what prefetch_related sets
+        setattr(message, "_prefetched_objects_cache", {"attachments": files})  # noqa: B010
+    return Conversation(thread=thread, ticket_files=by_message[None])
 
 
 def ticket_history(*, ticket: Ticket, user: User) -> list[TicketEvent]:

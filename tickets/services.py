@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from django.core.files.base import File
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
-from django.db.models import DEFERRED
+from django.db.models import DEFERRED, F, OuterRef, Q, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import override
@@ -173,19 +173,20 @@ def _clean_text(value: str, *, field: str, label: str, max_length: int) -> str:
 
 
 def route(*, category: str, urgency: str) -> Line:
-    """The line a new ticket of this category and urgency goes to."""
+    """The line a new ticket of this category and urgency goes to: the active line of the rule
+    for this urgency, else of the rule for any urgency, else the first active tier (by level and
+    position); in one query."""
     rule = (
-        RoutingRule.objects.filter(category=category, urgency__in=[urgency, ""], line__is_active=True)
-        .select_related("line__next_line")
+        RoutingRule.objects.filter(line=OuterRef("pk"), category=category, urgency__in=[urgency, ""])
         .order_by("-urgency")  # the rule for this urgency before the one for any
-        .first()
+        .values("urgency")[:1]
     )
-    if rule is not None:
-        return rule.line
     line = (
-        Line.objects.filter(is_active=True, kind=Line.Kind.TIER)
+        Line.objects.filter(is_active=True)
+        .annotate(rule_urgency=Subquery(rule))
+        .filter(Q(rule_urgency__isnull=False) | Q(kind=Line.Kind.TIER))
         .select_related("next_line")  # the SLA's first-line escalation reads it
-        .order_by("level", "position")
+        .order_by(F("rule_urgency").desc(nulls_last=True), "level", "position")
         .first()
     )
     if line is None:
@@ -344,7 +345,12 @@ class Filed:
 
 
 def _cache_profile(customer: User) -> None:
-    """Load the customer's profile with its plan onto `customer`, where the policies look first."""
+    """Load the customer's profile with its plan onto `customer`, where the policies look first
+    (nothing to read when it came with the user, as with an API token)."""
+    if User.customer_profile.is_cached(customer):
+        loaded = customer.customer_profile if hasattr(customer, "customer_profile") else None
+        if loaded is None or CustomerProfile.support_plan.is_cached(loaded):
+            return
     profile = CustomerProfile.objects.select_related("support_plan").filter(user=customer).first()
     User.customer_profile.related.set_cached_value(customer, profile)
 

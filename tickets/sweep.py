@@ -18,13 +18,14 @@ back. The caller holds the tickets' row locks from the read to the write.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -35,7 +36,17 @@ from sla.deadlines import sla_update
 from sla.models import SlaPolicy
 from tickets import events
 from tickets.events import ReasonFields, system_reason
-from tickets.models import EventKind, LineStint, Message, Status, SystemReason, Ticket, TicketEvent, TicketSecret
+from tickets.models import (
+    EventKind,
+    EventOutbox,
+    LineStint,
+    Message,
+    Status,
+    SystemReason,
+    Ticket,
+    TicketEvent,
+    TicketSecret,
+)
 from tickets.services import _guard_transition, _status_label, _transfer_note
 
 # Every field of a ticket the sweep's actions may change, written back in one statement:
@@ -79,25 +90,66 @@ class _Plan:
     wipe_secret: bool = False
 
 
-class SweepWrites:
-    """The writes of a batch of locked tickets, held back until `tickets_sweep_write`.
+class SweepReads:
+    """What a whole sweep reads once for all its batches: the lines with their next lines, the
+    queue policy, the plans' average requests (a transfer's queue weight), and the texts its
+    actions repeat (the helpdesk's own reasons, the note of a transfer from one line to another
+    in a language), each rendered once instead of once a ticket."""
 
-    Reads once for the batch what the per-ticket services read per ticket: the lines with
-    their next lines, and, when a ticket closes, which of the batch's resolved tickets have
-    access data and which ever left the first level."""
-
-    def __init__(self, *, tickets: Sequence[Ticket], queue_policy: QueuePolicy, sla_policy: SlaPolicy) -> None:
-        self.now = timezone.now()
-        self.queue_policy = queue_policy
-        self.sla_policy = sla_policy
+    def __init__(self, *, queue_policy: QueuePolicy | None = None) -> None:
+        self.queue_policy = queue_policy or QueuePolicy.current()
         self.lines: dict[int, Line] = {line.id: line for line in Line.objects.all()}
         for line in self.lines.values():
             if line.next_line_id is not None:
                 line.next_line = self.lines[line.next_line_id]
+        self.plan_averages: dict[int | None, float] = {}
+        self._reasons: dict[tuple, ReasonFields] = {}
+        self._notes: dict[tuple[str, int, int], str] = {}
+
+    def reason(self, code: str, **params: Any) -> ReasonFields:
+        """`tickets.events.system_reason`, rendered once for each code and values."""
+        key = (code, *sorted(params.items()))
+        try:
+            reason = self._reasons[key]
+        except (KeyError, TypeError):  # TypeError: values that cannot be a key, rendered each time
+            reason = system_reason(code, **params)
+            with contextlib.suppress(TypeError):
+                self._reasons[key] = reason
+        return {"reason": reason["reason"], "reason_code": reason["reason_code"], "reason_params": dict(params)}
+
+    def transfer_note(self, ticket: Ticket, old_line: Line, new_line: Line) -> str:
+        """`tickets.services._transfer_note`, written once for each language and pair of lines."""
+        key = (ticket.language, old_line.id, new_line.id)
+        if key not in self._notes:
+            self._notes[key] = _transfer_note(ticket, old_line, new_line)
+        return self._notes[key]
+
+
+class SweepWrites:
+    """The writes of a batch of locked tickets, held back until `tickets_sweep_write`.
+
+    Reads once for the batch what the per-ticket services read per ticket (the lines with their
+    next lines and the rest of `SweepReads`: once for the whole sweep when the sweep hands them
+    over), and, when a ticket closes, which of the batch's resolved tickets have access data
+    and which ever left the first level."""
+
+    def __init__(
+        self,
+        *,
+        tickets: Sequence[Ticket],
+        sla_policy: SlaPolicy,
+        queue_policy: QueuePolicy | None = None,
+        reads: SweepReads | None = None,
+    ) -> None:
+        self.now = timezone.now()
+        self.reads = reads or SweepReads(queue_policy=queue_policy)
+        self.queue_policy = self.reads.queue_policy
+        self.sla_policy = sla_policy
+        self.lines = self.reads.lines
         for ticket in tickets:
             ticket.line = self.lines[ticket.line_id]
         self._resolved = [ticket.id for ticket in tickets if ticket.status == Status.RESOLVED]
-        self._plan_averages: dict[int | None, float] = {}
+        self._plan_averages = self.reads.plan_averages
         self._with_secret: set[int] | None = None
         self._left_first_level: set[int] | None = None
         self.kept: list[_Plan] = []
@@ -136,7 +188,7 @@ class SweepWrites:
     def system_transfer(self, *, ticket: Ticket, to_line: Line, reason_code: str, **params) -> Ticket:
         """`tickets.services.ticket_system_transfer`."""
         plan = self._current(ticket)
-        reason = system_reason(reason_code, **params)
+        reason = self.reads.reason(reason_code, **params)
         if ticket.status in (Status.RESOLVED, Status.CLOSED):
             raise Conflict(
                 _("A ticket that is “%(status)s” cannot be transferred.") % {"status": _status_label(ticket.status)},
@@ -163,9 +215,9 @@ class SweepWrites:
             plan.events.append(events.build_assignee_changed(ticket, None, old=ticket.assignee, new=None))
             ticket.assignee = None
         if ticket.status != Status.WAITING_AGENT:
-            self._set_status(plan, ticket, Status.WAITING_AGENT, reason=system_reason(SystemReason.TRANSFERRED))
+            self._set_status(plan, ticket, Status.WAITING_AGENT, reason=self.reads.reason(SystemReason.TRANSFERRED))
         queue_enqueue(ticket=ticket, now=now, policy=self.queue_policy, plan_averages=self._plan_averages)
-        body = _transfer_note(ticket, old_line, to_line)
+        body = self.reads.transfer_note(ticket, old_line, to_line)
         self._message(plan, Message(ticket=ticket, author=None, kind=Message.Kind.SYSTEM, body=body, created_at=now))
         ticket.last_activity_at = now
         self._save(ticket)
@@ -182,18 +234,18 @@ class SweepWrites:
     def system_resolve(self, *, ticket: Ticket, reason: SystemReason) -> Ticket:
         """`tickets.services.ticket_system_resolve`."""
         plan = self._current(ticket)
-        self._set_status(plan, ticket, Status.RESOLVED, reason=system_reason(reason))
+        self._set_status(plan, ticket, Status.RESOLVED, reason=self.reads.reason(reason))
         self._save(ticket)
         return ticket
 
     def system_close(self, *, ticket: Ticket, reason: SystemReason) -> Ticket:
         """`tickets.services.ticket_system_close`: the access data goes, the time in the line ends."""
         plan = self._current(ticket)
-        self._set_status(plan, ticket, Status.CLOSED, reason=system_reason(reason))
+        self._set_status(plan, ticket, Status.CLOSED, reason=self.reads.reason(reason))
         if not plan.wipe_secret and ticket.id in self._secrets():
             plan.wipe_secret = True
             plan.events.append(
-                events.build_secret_wiped(ticket, None, reason=system_reason(SystemReason.TICKET_CLOSED))
+                events.build_secret_wiped(ticket, None, reason=self.reads.reason(SystemReason.TICKET_CLOSED))
             )
         self._end_stint(plan, self.now)
         self._save(ticket)
@@ -256,7 +308,8 @@ class SweepWrites:
         ticket.updated_at = self.now
 
 
-@transaction.atomic
+# No savepoint of its own: inside the sweep's batch, a failure rolls the whole batch back anyway.
+@transaction.atomic(savepoint=False)
 def tickets_sweep_write(*, writes: SweepWrites) -> list[Ticket]:
     """Write what the sweep's actions did to the batch's kept tickets (whose row locks the caller
     holds), each kind of row in one statement; returns the tickets written."""
@@ -265,7 +318,7 @@ def tickets_sweep_write(*, writes: SweepWrites) -> list[Ticket]:
         return []
     messages = [message for plan in plans for message, _event in plan.messages]
     if messages:
-        Message.objects.bulk_create(messages)
+        insert_rows(Message, messages, MESSAGE_COLUMNS)
         for plan in plans:
             for message, event in plan.messages:
                 event.data["message_id"] = message.id
@@ -274,14 +327,64 @@ def tickets_sweep_write(*, writes: SweepWrites) -> list[Ticket]:
         LineStint.objects.filter(ticket_id__in=ended, left_at__isnull=True).update(left_at=writes.now)
     stints = [stint for plan in plans for stint in plan.new_stints]
     if stints:
-        LineStint.objects.bulk_create(stints)
+        insert_rows(LineStint, stints, STINT_COLUMNS)
     wiped = [plan.ticket.id for plan in plans if plan.wipe_secret]
     if wiped:
         TicketSecret.objects.filter(ticket_id__in=wiped).delete()
-    events.record_many(event for plan in plans for event in plan.events)
+    _record_events([event for plan in plans for event in plan.events])
     tickets = [plan.ticket for plan in plans]
     _update_tickets(tickets)
     return tickets
+
+
+def _record_events(built: list[TicketEvent]) -> None:
+    """`tickets.events.record_many`: the events in one statement, their outbox rows in another,
+    the hooks once the transaction commits."""
+    if not built:
+        return
+    insert_rows(TicketEvent, built, EVENT_COLUMNS)
+    outbox = [event.id for event in built if events.needs_dispatch(event.kind, event.actor, event.data)]
+    if outbox:
+        with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+            cursor.execute(
+                f'INSERT INTO "{EventOutbox._meta.db_table}" (event_id) SELECT unnest(%s::bigint[])',
+                [outbox],
+            )
+    events.after_commit(built)
+
+
+# The columns the sweep writes of each kind of row, with the PostgreSQL type of their arrays.
+EVENT_COLUMNS = (("ticket_id", "bigint"), ("kind", "text"), ("actor_id", "bigint"), ("data", "jsonb"),
+                 ("created_at", "timestamptz"))  # fmt: skip
+MESSAGE_COLUMNS = (("ticket_id", "bigint"), ("author_id", "bigint"), ("kind", "text"), ("body", "text"),
+                   ("created_at", "timestamptz"))  # fmt: skip
+STINT_COLUMNS = (("ticket_id", "bigint"), ("line_id", "bigint"), ("entered_at", "timestamptz"),
+                 ("left_at", "timestamptz"))  # fmt: skip
+
+
+def insert_rows(model: type[models.Model], rows: Sequence[models.Model], columns: Sequence[tuple[str, str]]) -> None:
+    """`bulk_create` of built rows in one statement, each row given its id, with the values read
+    straight from the rows' attributes (`columns`: (attribute, PostgreSQL type); a JSON field's
+    value is dumped as the field would): a bulk_create prepares every value of every row through
+    its field, which costs a sweep's batch more than the statement."""
+    if not rows:
+        return
+    values = []
+    for name, sql_type in columns:
+        attribute = [getattr(row, name) for row in rows]
+        values.append([json.dumps(value) for value in attribute] if sql_type == "jsonb" else attribute)
+    names = ", ".join(name for name, _type in columns)
+    arrays = ", ".join(f"%s::{sql_type}[]" for _name, sql_type in columns)
+    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+        cursor.execute(
+            f'INSERT INTO "{model._meta.db_table}" ({names}) SELECT * FROM unnest({arrays}) RETURNING id',  # noqa: S608 - the model's
+            values,
+        )
+        ids = [row[0] for row in cursor.fetchall()]
+    for row, row_id in zip(rows, ids, strict=True):
+        row.pk = row_id
+        row._state.adding = False
+        row._state.db = DEFAULT_DB_ALIAS
 
 
 def _update_tickets(tickets: list[Ticket]) -> None:
@@ -297,7 +400,7 @@ def _update_tickets(tickets: list[Ticket]) -> None:
     with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
         cursor.execute(
             f"""
-            UPDATE {Ticket._meta.db_table} AS ticket SET {columns}
+            UPDATE "{Ticket._meta.db_table}" AS ticket SET {columns}
             FROM unnest(%s::bigint[], {arrays}) AS written (id, {", ".join(names)})
             WHERE ticket.id = written.id
             """,  # noqa: S608 - the table and column names are the model's

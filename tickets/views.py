@@ -17,7 +17,7 @@ from django.views import View
 
 from accounts.models import Role, User
 from accounts.permissions import AreaRequiredMixin
-from accounts.selectors import customer_card
+from accounts.selectors import CARD_RELATED, customer_card
 from helpdesk.errors import Conflict, DomainError, NotFound
 from queues.models import Line
 from queues.selectors import boost_offers, ticket_standing
@@ -38,6 +38,7 @@ from tickets.models import OPEN_STATUSES, IdempotencyKey, Status, Urgency
 from tickets.pagination import LOOKAHEAD_PAGES, LookaheadPaginator
 
 PAGE_SIZE = 20
+CUSTOMER_CARD_RELATED = tuple(f"customer__{name}" for name in CARD_RELATED)
 # Past this page, the OFFSET and the lookahead's LIMIT would not fit PostgreSQL's bigint.
 PAGE_NUMBER_MAX = (2**63 - 1) // PAGE_SIZE - LOOKAHEAD_PAGES - 1
 
@@ -69,9 +70,9 @@ def _page(request, queryset):
     return page, urlencode(query, doseq=True)
 
 
-def _get_ticket(user, number: int):
+def _get_ticket(user, number: int, related: tuple[str, ...] = ()):
     try:
-        return selectors.ticket_get(user=user, number=number)
+        return selectors.ticket_get(user=user, number=number, related=related)
     except NotFound as exc:
         raise Http404(exc.message) from exc
 
@@ -167,16 +168,15 @@ class PanelTicketDetail(AreaRequiredMixin, View):
 
     def get(self, request, number: int):
         ticket = _get_ticket(request.user, number)
+        conversation = selectors.ticket_conversation(ticket=ticket, user=request.user)
         context = {
             "ticket": ticket,
-            "thread": selectors.ticket_thread(ticket=ticket, user=request.user),
-            "ticket_files": [
-                a for a in selectors.ticket_attachments(ticket=ticket, user=request.user) if not a.message_id
-            ],
+            "thread": conversation.thread,
+            "ticket_files": conversation.ticket_files,
             "reply_form": ReplyForm(),
             "reopen_form": ReopenForm(),
             "access_form": AccessDataForm(),
-            "has_access_data": hasattr(ticket, "secret"),
+            "has_access_data": ticket.access_data_stored,
             "can_reply": ticket.status != Status.CLOSED,
             "can_confirm": ticket.status == Status.RESOLVED,
             "can_reopen": ticket.status in (Status.RESOLVED, Status.CLOSED),
@@ -330,24 +330,24 @@ class DeskTicketDetail(AreaRequiredMixin, View):
     area = "desk"
 
     def get(self, request, number: int, draft=None, collision: str = ""):
-        ticket = _get_ticket(request.user, number)
+        # With the customer as their card shows them (accounts.selectors.CARD_RELATED), in the same query.
+        ticket = _get_ticket(request.user, number, related=CUSTOMER_CARD_RELATED)
         can_work = selectors.can_work_ticket(request.user, ticket)
         templates = selectors.templates_for(ticket=ticket) if can_work else []
         rendered = services.templates_render(templates=templates, ticket=ticket, agent=request.user)
+        conversation = selectors.ticket_conversation(ticket=ticket, user=request.user)
         context = {
             "ticket": ticket,
             "can_work": can_work,
-            "thread": selectors.ticket_thread(ticket=ticket, user=request.user),
-            "ticket_files": [
-                a for a in selectors.ticket_attachments(ticket=ticket, user=request.user) if not a.message_id
-            ],
+            "thread": conversation.thread,
+            "ticket_files": conversation.ticket_files,
             "history": selectors.ticket_history(ticket=ticket, user=request.user),
             "line_clocks": line_clocks(ticket=ticket),
             "templates": [(template, rendered[template.id]) for template in templates],
             "transfer_form": TransferForm(lines=selectors.transfer_targets(ticket=ticket)),
             "promise_form": PromiseForm(),
-            "has_access_data": hasattr(ticket, "secret"),
-            "is_line_member": ticket.line.memberships.filter(user=request.user).exists(),
+            "has_access_data": ticket.access_data_stored,
+            "is_line_member": selectors.is_line_member(request.user, ticket.line_id),
             "urgencies": Urgency.choices,
             # A closed or solved ticket is out of the queue: no place, no weight, no re-queueing.
             "standing": ticket_standing(ticket=ticket) if ticket.status in OPEN_STATUSES else None,

@@ -197,15 +197,17 @@ def workspace_tickets(
     return _ordered(tickets, sort or DEFAULT_SORT)
 
 
-def capped_counts(querysets: list[QuerySet[Ticket]], cap: int) -> list[int]:
+def capped_counts(querysets: list[QuerySet[Ticket]], cap: int | list[int]) -> list[int]:
     """How many tickets each list holds, each counted up to `cap` (a LIMIT, so a list of a
-    hundred thousand tickets costs what its first `cap` rows cost), all in one statement."""
+    hundred thousand tickets costs what its first `cap` rows cost; one cap for all, or one per
+    list), all in one statement."""
     if not querysets:
         return []
+    caps = cap if isinstance(cap, list) else [cap] * len(querysets)
     parts: list[str] = []
     params: list[Any] = []
-    for index, tickets in enumerate(querysets):
-        sql, values = tickets.order_by().values("pk")[:cap].query.sql_with_params()
+    for index, (tickets, limit) in enumerate(zip(querysets, caps, strict=True)):
+        sql, values = tickets.order_by().values("pk")[:limit].query.sql_with_params()
         # Only SQL Django compiled, with its values as parameters.
         parts.append(f"(SELECT COUNT(*) FROM ({sql}) AS counted_{index})")  # noqa: S608
         params.extend(values)

@@ -58,6 +58,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # What a request reads several times, read once for it (the user's lines...).
+    "helpdesk.request_cache.RequestCacheMiddleware",
     "helpdesk.security.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -125,16 +127,16 @@ CACHES = {
 
 CHANNEL_LAYERS = {
     "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
-        # redis-py gives up reading after 5 s by default, and channels-redis waits up to 5 s in
-        # BZPOPMIN for a message: an idle socket's consumer would die. A longer read timeout.
-        # Its pool also refuses (rather than waits) past 100 connections, which a burst of
-        # broadcasts from many sockets of one process reaches: a larger pool. All the sockets of
-        # one process share one inbox in Redis, and past `capacity` waiting messages a group send
-        # to it is silently dropped (channels' default, 100, is a few hundred sockets' burst).
+        # Redis pub/sub (helpdesk.channel_layer): a group message is one PUBLISH and reaches every
+        # socket of a process at once. channels-redis's list-based layer took one message at a
+        # time through four round trips for all the sockets of a process (seconds behind with
+        # 1,000 sockets) and silently dropped messages over its `capacity` or past its `expiry`.
+        # A subscriber that lost its connection has its sockets catch up from the database.
+        # redis-py gives up reading after 5 s by default: a longer read timeout; and a pool that
+        # does not refuse when many sockets of one process broadcast at once.
+        "BACKEND": "helpdesk.channel_layer.ChannelLayer",
         "CONFIG": {
             "hosts": [{"address": REDIS_URL, "socket_timeout": 15, "max_connections": 1000}],
-            "capacity": 10_000,
         },
     }
 }

@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 
 from accounts.permissions import IsManagement
 from helpdesk.errors import DomainError
+from reports import cube
 from reports import views as pages
 from reports.api import serializers as s
 from reports.forms import FilterForm, ForecastForm
@@ -32,6 +33,11 @@ def _plain(value):
 class ReportView(APIView):
     permission_classes = [IsManagement]
     default_days = 30
+
+    def dispatch(self, request, *args, **kwargs):
+        # The figures of one answer add the same today's part, read once (reports.cube.one_snapshot).
+        with cube.one_snapshot():
+            return super().dispatch(request, *args, **kwargs)
 
     def filters(self, request):
         form = FilterForm(request.query_params, days=self.default_days)

@@ -4,6 +4,8 @@ import csv
 import io
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from reports import cube
@@ -86,3 +88,29 @@ def test_api_gives_the_same_figures(client, stored, manager):
 def test_a_bad_period_is_a_400_in_the_api(client, stored, manager):
     response = get(client, manager, "api:report-sla", start="2026-03-05", end="2026-03-01")
     assert response.status_code == 400
+
+
+@pytest.mark.parametrize("name", ["manage", "manage-load", "api:report-sla", "api:report-load"])
+def test_a_page_reads_todays_part_once_for_all_its_figures(client, stored, manager, name):
+    """A period that holds today adds today's live part to every figure; the page (or the API's
+    answer) asks for the newest event, SLA record and ticket once, not once per figure."""
+    with CaptureQueriesContext(connection) as captured:
+        response = get(client, manager, name, start="2026-03-02", end="2026-03-05")
+
+    assert response.status_code == 200
+    marks = [q for q in captured.captured_queries if "MAX(id) FROM tickets_ticketevent" in q["sql"]]
+    assert len(marks) == 1
+    # Outside a page every figure asks again: the live part stays exact between reads.
+    with at(msk(2026, 3, 5, 12, 0)), CaptureQueriesContext(connection) as bare:
+        cube.live_today()
+        cube.live_today()
+    assert len([q for q in bare.captured_queries if "MAX(id) FROM tickets_ticketevent" in q["sql"]]) == 2
+
+
+def test_the_filters_read_their_options_without_a_server_side_cursor(client, stored, manager):
+    with CaptureQueriesContext(connection) as captured:
+        response = get(client, manager, "manage", **PERIOD)
+
+    assert response.status_code == 200
+    assert 'name="agent"' in response.content.decode()
+    assert not [q["sql"] for q in captured.captured_queries if q["sql"].startswith("DECLARE")]

@@ -4,6 +4,7 @@ and closing) gives the same tickets, history, records, outbox rows and messages 
 takes it, and a batch costs the same statements for 10 tickets as for 50."""
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from typing import Any
 from unittest import mock
@@ -291,3 +292,96 @@ def test_a_batch_costs_the_same_statements_for_10_tickets_as_for_50(policies, pe
     fifty = statements(ticket_ids[10:60])
     assert len(ten) == len(fifty), "\n".join(ten) + "\n---\n" + "\n".join(fifty)
     assert len(ten) <= 30, "\n".join(ten)
+
+
+def _statement_kind(sql: str) -> str:
+    """`SELECT queues_line`, `INSERT tickets_message`...: the statement and its (first) table."""
+    head = sql.lstrip().split(None, 1)[0].upper()
+    table = re.search(r'(?:FROM|INTO|UPDATE)\s+"(\w+)"', sql)
+    return f"{head} {table.group(1)}" if table and head in ("SELECT", "INSERT", "UPDATE", "DELETE") else head
+
+
+def test_a_sweep_costs_the_same_statements_for_50_due_tickets_as_for_200(policies, people):
+    """The whole sweep as the beat task runs it, its live-update hook included: what it reads and
+    writes is the same handful of statements whether 50 or 200 tickets of every kind are due
+    (one batch), so no statement is made per ticket."""
+    from django.test import TestCase
+
+    from chat import broadcast
+
+    policies.escalation = SlaPolicy.Escalation.NOTIFY
+    policies.save()
+    ticket_ids = mixed_backlog(200, people)
+    assert Ticket.objects.filter(id__in=ticket_ids, sla_next_check_at__lte=T).count() == 200
+
+    def statements(due: list[int]) -> list[str]:
+        cache.clear()
+        clear_calendar_cache()
+        broadcast._lines_changed()
+        counted: list[list[str]] = []
+
+        def sweep() -> int:
+            Ticket.objects.filter(id__in=set(ticket_ids) - set(due)).update(sla_next_check_at=None)
+            with (
+                CaptureQueriesContext(connection) as queries,
+                TestCase.captureOnCommitCallbacks(execute=True) as hooks,
+            ):
+                handled = sla_sweep(now=T)
+            assert hooks, "the live updates' hook ran"
+            counted.append([query["sql"] for query in queries.captured_queries])
+            return handled
+
+        handled, state = run_then_roll_back(sweep, due)
+        assert handled == len(due)
+        assert {record[0] for ticket_id in due for record in state[ticket_id]["records"]} == set(Kind)
+        return counted[0]
+
+    fifty = statements(ticket_ids[:50])
+    two_hundred = statements(ticket_ids)
+    assert [_statement_kind(sql) for sql in fifty] == [_statement_kind(sql) for sql in two_hundred], (
+        "\n".join(sql[:200] for sql in fifty) + "\n---\n" + "\n".join(sql[:200] for sql in two_hundred)
+    )
+    assert len(fifty) <= 30, "\n".join(fifty)
+    # The lines are read once for the sweep, and their codes once for the live updates of the
+    # transfers (kept for a minute: a sweep soon after reads them no more).
+    assert [_statement_kind(sql) for sql in fifty].count("SELECT queues_line") == 2, "\n".join(fifty)
+
+
+def test_the_sweeps_reads_and_texts_are_shared_by_its_batches(policies, people, monkeypatch):
+    """Two batches of one sweep read the lines and the queue policy once, and render a reason or
+    a transfer's note once: the second batch reads only its tickets and what they hold."""
+    from sla import services as sla_services
+    from tickets.events import system_reason
+
+    policies.escalation = SlaPolicy.Escalation.TRANSFER
+    policies.save()
+    monkeypatch.setattr(sla_services, "SWEEP_BATCH", 12)
+    ticket_ids = mixed_backlog(24, people)
+    cache.clear()
+    clear_calendar_cache()
+    rendered: list[str] = []
+    original = sla_services.SweepReads
+
+    class Counting(original):  # type: ignore[misc, valid-type]
+        def __init__(self, **kwargs):
+            rendered.append("reads")
+            super().__init__(**kwargs)
+
+    monkeypatch.setattr(sla_services, "SweepReads", Counting)
+    with mock.patch("tickets.sweep.system_reason", wraps=system_reason) as reason:
+
+        def sweep() -> int:
+            with CaptureQueriesContext(connection) as queries:
+                handled = sla_sweep(now=T)
+            kinds = [_statement_kind(query["sql"]) for query in queries.captured_queries]
+            assert kinds.count("SELECT queues_line") == 1
+            assert kinds.count("SELECT queues_queuepolicy") <= 1
+            assert kinds.count("SELECT tickets_ticket") == 3  # the due tickets, then each batch's
+            return handled
+
+        handled, _state = run_then_roll_back(sweep, ticket_ids)
+    assert handled == 24
+    assert rendered == ["reads"]
+    rendered_reasons = [(call.args[0], sorted(call.kwargs.items())) for call in reason.call_args_list]
+    assert rendered_reasons, "the sweep gave reasons"
+    assert len(rendered_reasons) == len({repr(reason) for reason in rendered_reasons}), rendered_reasons

@@ -10,6 +10,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.permissions import SAFE_METHODS
 from rest_framework.reverse import reverse
 
 from accounts.models import User
@@ -249,22 +250,43 @@ class TicketDetailSerializer(TicketListItemSerializer):
     def get_body_html(self, ticket) -> str:
         return str(render_markdown(ticket.body))
 
+    def _conversation(self, ticket) -> selectors.Conversation:
+        """The thread and the files, read together once for the messages and the attachments."""
+        cached = getattr(self, "_read", None)
+        if cached is None or cached[0] is not ticket:
+            cached = (ticket, selectors.ticket_conversation(ticket=ticket, user=_caller(self)))
+            self._read = cached
+        return cached[1]
+
     @extend_schema_field(TicketMessageSerializer(many=True))
     def get_messages(self, ticket):
-        thread = selectors.ticket_thread(ticket=ticket, user=_caller(self))
+        if getattr(ticket, "filed", None):
+            # Just filed: its files are known (get_attachments), only a hook's message may be new.
+            thread = selectors.ticket_thread(ticket=ticket, user=_caller(self))
+        else:
+            thread = self._conversation(ticket).thread
         return TicketMessageSerializer(thread, many=True, context=self.context).data
 
     @extend_schema_field(TicketAttachmentSerializer(many=True))
     def get_attachments(self, ticket):
         # A ticket filed in this request carries what was written with it (tickets.services.Filed).
         filed = getattr(ticket, "filed", None)
-        files = filed.attachments if filed else selectors.ticket_attachments(ticket=ticket, user=_caller(self))
-        files = [a for a in files if a.message_id is None]
+        if filed:
+            files = [a for a in filed.attachments if a.message_id is None]
+        else:
+            files = self._conversation(ticket).ticket_files
         return TicketAttachmentSerializer(files, many=True, context=self.context).data
 
     def get_has_access_data(self, ticket) -> bool:
         filed = getattr(ticket, "filed", None)
-        return filed.has_access_data if filed else TicketSecret.objects.filter(ticket_id=ticket.pk).exists()
+        if filed:
+            return filed.has_access_data
+        request = self.context.get("request")
+        stored = getattr(ticket, "access_data_stored", None)  # read with the ticket (selectors.ticket_get)
+        if stored is not None and request is not None and request.method in SAFE_METHODS:
+            return stored
+        # After a write the ticket's reading is out of date: the write may have stored or wiped it.
+        return TicketSecret.objects.filter(ticket_id=ticket.pk).exists()
 
     @extend_schema_field(LineStintSerializer(many=True))
     def get_stints(self, ticket):

@@ -1,10 +1,13 @@
 """Full-text search (tickets.search): languages, numbers and addresses, highlights, who finds
 what, the documents kept by the database's triggers, and the pages and the API that use it."""
 
+import datetime as dt
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.tests.factories import CustomerFactory, OrganisationFactory
 from queues.tests.factories import LineFactory
@@ -127,7 +130,7 @@ def test_a_web_search_query_phrase_or_and_minus(agent, line, customer):
 # --- who finds what -----------------------------------------------------------------------
 
 
-def test_an_agent_never_finds_tickets_of_lines_they_are_not_in(agent, manager, line, other_line, customer):
+def test_an_agent_never_finds_tickets_of_lines_they_are_not_in(agent, manager, line, other_line, customer, monkeypatch):
     TicketFactory(line=line, customer=customer, subject="Mine", body="refund for the server")
     TicketFactory(line=other_line, customer=customer, subject="Finance's", body="refund for the server")
 
@@ -142,11 +145,8 @@ def test_an_agent_never_finds_tickets_of_lines_they_are_not_in(agent, manager, l
     # Common words take the other plan (the list read in order): the same scope.
     for index in range(3):
         TicketFactory(line=other_line, customer=customer, subject=f"Other {index}", body="refund")
-    search.FEW_MATCHES = 0
-    try:
-        assert found(agent, "refund") == {"Finance's"}
-    finally:
-        search.FEW_MATCHES = 20_000
+    monkeypatch.setattr(search, "FEW_MATCHES", 0)
+    assert found(agent, "refund") == {"Finance's"}
 
 
 def test_a_customer_finds_only_their_own_tickets_and_never_by_an_internal_note(agent, line, customer):
@@ -343,3 +343,86 @@ def test_the_query_count_of_a_search_does_not_grow_with_the_results(client, agen
 
     assert response.content.decode().count("<mark>nginx</mark>") >= 7
     assert len(seven) == len(one), [query["sql"][:120] for query in seven]
+
+
+# --- the plans: few matches from the index, many by reading the list in order ----------------
+
+
+def _ordered(user, text, **filters) -> list[str]:
+    return [ticket.subject for ticket in search.ticket_search(user=user, text=text, **filters)]
+
+
+def _stamped(line, customer, subjects_and_bodies, *, start_hours=1):
+    """Tickets whose last activity is an hour apart, the first the newest."""
+    now = timezone.now()
+    made = []
+    for index, (subject, body) in enumerate(subjects_and_bodies):
+        ticket = TicketFactory(line=line, customer=customer, subject=subject, body=body)
+        Ticket.objects.filter(pk=ticket.pk).update(last_activity_at=now - dt.timedelta(hours=start_hours + index))
+        made.append(ticket)
+    return made
+
+
+def test_words_that_come_together_past_the_cap_are_found_by_reading_the_list(agent, line, customer, monkeypatch):
+    """`14:30` is two words that always come together: the planner takes them for independent and
+    expects few matches. The ids are read from the index only up to the cap; past it, the list
+    is read in its order instead, with the same results in the same order."""
+    _stamped(line, customer, [(f"Backup {i}", "the backup starts at 14:30 every night") for i in range(4)])
+    _stamped(line, customer, [("Other", "the backup starts at 15:45")], start_hours=10)
+    expected = ["Backup 0", "Backup 1", "Backup 2", "Backup 3"]
+    assert _ordered(agent, "14:30") == expected
+
+    monkeypatch.setattr(search, "FEW_MATCHES", 3)
+    with CaptureQueriesContext(connection) as captured:
+        assert _ordered(agent, "14:30") == expected
+    probes = [q["sql"] for q in captured.captured_queries if q["sql"].startswith("SELECT s.ticket_id")]
+    # One read of the index, stopped at the cap plus one; then the list itself, read in order.
+    assert len(probes) == 1 and probes[0].endswith("LIMIT 4")
+    assert "ANY(" not in captured.captured_queries[-1]["sql"]
+    assert '"tickets_ticketsearch"."document" @@' in captured.captured_queries[-1]["sql"]
+
+    monkeypatch.setattr(search, "FEW_MATCHES", 4)
+    with CaptureQueriesContext(connection) as captured:
+        assert _ordered(agent, "14:30") == expected
+    # Within the cap the list takes those tickets alone.
+    assert "ANY(" in captured.captured_queries[-1]["sql"]
+
+
+def test_common_words_never_ask_the_index_for_their_ids(agent, line, customer, monkeypatch):
+    _stamped(line, customer, [("A", "nginx restarted"), ("B", "nginx reloaded")])
+    monkeypatch.setattr(search, "COMMON_ESTIMATE", -1)
+    with CaptureQueriesContext(connection) as captured:
+        assert _ordered(agent, "nginx") == ["A", "B"]
+    assert not [q for q in captured.captured_queries if q["sql"].startswith("SELECT s.ticket_id")]
+
+
+def test_no_match_in_the_index_is_an_empty_list_that_still_compiles(client, agent, line, customer):
+    _stamped(line, customer, [("A", "nginx restarted")])
+    assert _ordered(agent, "postfix") == []
+    # The workspace counts its views and the list in one statement: the empty list is SQL too.
+    sql, params = search.ticket_search(user=agent, text="postfix").query.sql_with_params()
+    assert "ANY(" in sql and [] in params
+    client.force_login(agent)
+    response = client.get("/desk/tickets/", {"open": "0", "q": "postfix"})
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("cap", [0, 1, 2_000])
+@pytest.mark.parametrize("common", [True, False])
+def test_a_customer_finds_the_same_whichever_plan(agent, line, customer, monkeypatch, cap, common):
+    """Common words: the customer's own rows read one by one (their words without the notes);
+    rare ones: the index; past the cap: their list read in order. Always the same tickets,
+    newest activity first, never by an internal note, never another customer's."""
+    first, second, _third = _stamped(
+        line, customer, [("First", "mail lands in spam"), ("Second", "spam in the mailbox"), ("Third", "dns records")]
+    )
+    say(first, "the spam filter of the neighbour", author=agent, kind=Message.Kind.NOTE)
+    say(second, "still in spam", author=agent)
+    TicketFactory(line=line, customer=CustomerFactory(username="c2"), subject="Other", body="spam and neighbour")
+    monkeypatch.setattr(search, "FEW_MATCHES", cap)
+    monkeypatch.setattr(search, "FEW_MATCHES_FOR_CUSTOMER", -1 if common else 10_000)
+
+    assert _ordered(customer, "spam") == ["First", "Second"]
+    assert _ordered(customer, "neighbour") == []
+    assert _ordered(customer, "spam -mailbox") == ["First"]
+    assert _ordered(customer, "dns or neighbour") == ["Third"]
