@@ -16,8 +16,6 @@ from __future__ import annotations
 import copy
 import os
 import shutil
-import socket
-import subprocess
 import time
 
 import pytest
@@ -31,7 +29,7 @@ from chat.models import Chat, ChatMessage, ChatSettings, ChatStatus
 from queues.models import RoutingRule
 from queues.tests.factories import LineFactory
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS
-from tests.stack import Stack, free_port
+from tests.stack import PrivateRedis, Stack, free_port
 from tickets import services as ticket_services
 from tickets.models import Message
 from tickets.tests.helpers import make_ticket
@@ -47,36 +45,6 @@ pytestmark = [
 RECONNECT_MS = 45_000
 PAUSED = "Live updates are paused: the connection is lost. Reconnecting…"
 LIVE = "Live updates are on."
-
-
-class PrivateRedis:
-    """A redis-server of this test's own on a free port, without persistence: a restart empties it."""
-
-    def __init__(self, port: int):
-        self.port = port
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
-
-    def stop(self) -> None:
-        """SIGKILL: Redis gone at once, as a crash or an OOM kill leaves it."""
-        if self.process is not None:
-            self.process.kill()
-            self.process.wait(timeout=10)
-            self.process = None
 
 
 @pytest.fixture
