@@ -34,7 +34,6 @@ from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
-from channels_redis.core import RedisChannelLayer
 from channels_redis.pubsub import RedisPubSubChannelLayer
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
@@ -173,24 +172,19 @@ def messages_for(event: TicketEvent, line_ids: dict[str, int] | None = None) -> 
 
 
 async def _listened(layer, messages: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, dict[str, Any]]]:
-    """The messages whose group someone is in, found with one pipelined round trip per Redis
-    host instead of a send to each group.
+    """The messages whose group someone is in, found with one PUBSUB NUMSUB per Redis shard
+    instead of a send to each group.
 
-    A group send costs a round trip (two with `RedisChannelLayer`) even to a group nobody is in,
-    and most groups of a large write (a sweep's batch: the pages of hundreds of tickets) have
-    nobody. A page that joins between this read and the send misses the notice, as it would had
-    it joined just after the send: the write committed before either, so its first read shows
-    it. With a layer this does not know, or when the read fails, every message is sent."""
-    if len(messages) < LISTENED_CHECK_FROM:
+    A group send costs a round trip even to a group nobody is in, and most groups of a large
+    write (a sweep's batch: the pages of hundreds of tickets) have nobody. A page that joins
+    between this read and the send misses the notice, as it would had it joined just after the
+    send: the write committed before either, so its first read shows it. With another layer, or
+    when the read fails, every message is sent."""
+    if len(messages) < LISTENED_CHECK_FROM or not isinstance(layer, RedisPubSubChannelLayer):
         return messages
     groups = list(dict.fromkeys(group for group, _message in messages))
     try:
-        if isinstance(layer, RedisPubSubChannelLayer):
-            listened = await _listened_pubsub(layer, groups)
-        elif isinstance(layer, RedisChannelLayer):
-            listened = await _listened_sorted_sets(layer, groups)
-        else:
-            return messages
+        listened = await _listened_pubsub(layer, groups)
     except Exception:  # an internal of channels-redis changed, or Redis failed: send them all
         logger.warning("live updates: could not tell which groups are listened to", exc_info=True)
         return messages
@@ -211,21 +205,6 @@ async def _listened_pubsub(layer: RedisPubSubChannelLayer, groups: list[str]) ->
         for name, subscribers in await shard._redis.pubsub_numsub(*channels):
             if subscribers:
                 listened.add(channels[name.decode() if isinstance(name, bytes) else name])
-    return listened
-
-
-async def _listened_sorted_sets(layer: RedisChannelLayer, groups: list[str]) -> set[str]:
-    """A group is a sorted set of its channels: ZCARD, pipelined per host."""
-    by_host: dict[int, list[str]] = {}
-    for group in groups:
-        by_host.setdefault(layer.consistent_hash(group), []).append(group)
-    listened: set[str] = set()
-    for index, names in by_host.items():
-        async with layer.connection(index).pipeline(transaction=False) as pipe:
-            for name in names:
-                pipe.zcard(layer._group_key(name))
-            sizes = await pipe.execute()
-        listened.update(name for name, size in zip(names, sizes, strict=True) if size)
     return listened
 
 

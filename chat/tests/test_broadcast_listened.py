@@ -47,7 +47,6 @@ def test_every_message_is_sent_when_the_groups_cannot_be_read(monkeypatch):
         raise ConnectionError("no Redis")
 
     monkeypatch.setattr(broadcast, "_listened_pubsub", broken)
-    monkeypatch.setattr(broadcast, "_listened_sorted_sets", broken)
     messages = notices()
     assert async_to_sync(broadcast._listened)(get_channel_layer(), messages) == messages
     # A layer it does not know gets every message too; so does a small write.
